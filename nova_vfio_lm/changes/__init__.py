@@ -1,0 +1,14 @@
+"""Every change the plugin makes to Nova, one module each."""
+
+from nova_vfio_lm.changes import libvirt_hostdev_managed
+from nova_vfio_lm.changes import pci_alias_live_migratable
+from nova_vfio_lm.changes import pci_device_extra_info
+from nova_vfio_lm.changes import pci_device_spec_tags
+
+#: In the order they are applied.
+ALL = (
+    pci_device_spec_tags.CHANGE,
+    pci_device_extra_info.CHANGE,
+    pci_alias_live_migratable.CHANGE,
+    libvirt_hostdev_managed.CHANGE,
+)

@@ -1,0 +1,83 @@
+"""What a change to Nova's behaviour looks like, and how it reports itself.
+
+Each change lives in its own module of :mod:`nova_vfio_lm.changes`, names the
+Nova series that need it, applies itself idempotently, and can say whether it
+is applied in this process. ``nova-vfio-lm status`` lists them all.
+"""
+
+import dataclasses
+
+APPLIED = 'applied'
+NOT_NEEDED = 'not needed'
+NOT_APPLIED = 'not applied'
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeStatus:
+    name: str
+    state: str
+    why: str
+
+    def __str__(self):
+        return '%-34s %-12s %s' % (self.name, self.state, self.why)
+
+
+class Change:
+    """One small, named change to Nova, gated by Nova series.
+
+    Subclasses set :attr:`name`, :attr:`summary` and :attr:`series` (the
+    Nova major versions that need it) and implement :meth:`_apply`.
+    """
+
+    name = None
+    summary = None
+    #: Nova major versions that need this change.
+    series = frozenset()
+
+    def __init__(self):
+        self._applied = False
+
+    def needed(self, nova_series):
+        return nova_series.major in self.series
+
+    @property
+    def applied(self):
+        return self._applied
+
+    def apply(self, nova_series):
+        """Apply the change if this Nova needs it; safe to call again."""
+        if self._applied or not self.needed(nova_series):
+            return self.status(nova_series)
+        self._apply()
+        self._applied = True
+        return self.status(nova_series)
+
+    def status(self, nova_series):
+        if self._applied:
+            return ChangeStatus(self.name, APPLIED, self.summary)
+        if not self.needed(nova_series):
+            return ChangeStatus(
+                self.name, NOT_NEEDED,
+                'nova %s (%s) does this natively' % (
+                    nova_series.version, nova_series.name)
+                if nova_series.native else
+                'not part of nova %s' % nova_series.version)
+        return ChangeStatus(self.name, NOT_APPLIED,
+                            'plugin not activated in this process')
+
+    def _apply(self):
+        raise NotImplementedError()
+
+
+def wrap(owner, attr, make_wrapper):
+    """Replace ``owner.attr`` by ``make_wrapper(original)``, once.
+
+    The wrapper is marked so a second call finds it and does nothing, even
+    if two copies of a change module were imported.
+    """
+    current = getattr(owner, attr)
+    if getattr(current, '_nova_vfio_lm_original', None) is not None:
+        return
+    wrapper = make_wrapper(current)
+    wrapper._nova_vfio_lm_original = current
+    setattr(owner, attr, wrapper)
