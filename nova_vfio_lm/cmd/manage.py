@@ -1,0 +1,71 @@
+"""``nova-vfio-lm``: inspect the plugin (``status``) and run the ``demo``."""
+
+import argparse
+import json
+import sys
+
+
+def cmd_status(args):
+    from nova_vfio_lm import activation
+    from nova_vfio_lm.changes import base
+    from nova_vfio_lm import series as series_mod
+
+    try:
+        nova_series = series_mod.detect()
+    except series_mod.UnsupportedNovaRelease as exc:
+        print('nova-vfio-lm: %s' % exc, file=sys.stderr)
+        return 1
+    error = None
+    try:
+        activation.activate()
+    except activation.ActivationError as exc:
+        error = str(exc)
+    statuses = activation.statuses(nova_series)
+    ok = error is None and all(
+        s.state in (base.APPLIED, base.NOT_NEEDED) for s in statuses)
+    if args.json:
+        print(json.dumps({
+            'nova_version': nova_series.version,
+            'series': nova_series.name,
+            'mode': nova_series.mode,
+            'changes': [s.__dict__ for s in statuses],
+            'error': error,
+        }, indent=2))
+    else:
+        print('nova version: %s' % nova_series.version)
+        print('series:       %s' % nova_series.name)
+        print('mode:         %s' % nova_series.mode)
+        print('changes:')
+        for status in statuses:
+            print('  %s' % status)
+        if error:
+            print('error: %s' % error)
+    return 0 if ok else 1
+
+
+def cmd_demo(args):
+    from nova_vfio_lm.testing import demo
+    return demo.main(verbose=args.verbose)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='nova-vfio-lm',
+        description='Live migration of VFIO variant-driver VFs for Nova.')
+    sub = parser.add_subparsers(dest='command', required=True)
+    status = sub.add_parser(
+        'status', help='Nova release, plugin mode and each change to Nova')
+    status.add_argument('--json', action='store_true')
+    status.set_defaults(func=cmd_status)
+    demo = sub.add_parser(
+        'demo', help='run the embedded two-compute cloud demo '
+                     '(needs the test extras)')
+    demo.add_argument('--verbose', action='store_true',
+                      help="also show Nova's own log")
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""``nova-vfio-lm-run NOVA_COMMAND [ARGS...]``: a Nova service, plugin on.
+
+Runs the named Nova console script (``nova-compute``, ``nova-conductor``,
+``nova-scheduler``, ``nova-api-os-compute``, ``nova-manage``, ...) in this
+process. The command's module is imported first, so Nova applies its own
+eventlet monkey-patching exactly as when started directly; the plugin is
+activated before the command's ``main()`` runs. Use it in systemd units and
+container entry points in place of the Nova command.
+"""
+
+from importlib import metadata
+import sys
+
+USAGE = 'usage: nova-vfio-lm-run NOVA_COMMAND [ARGS...]'
+
+
+def nova_commands():
+    """Nova's console scripts, by name."""
+    dist = metadata.distribution('nova')
+    return {ep.name: ep for ep in dist.entry_points
+            if ep.group == 'console_scripts'}
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ('-h', '--help'):
+        print(USAGE, file=sys.stderr if not argv else sys.stdout)
+        print('Nova commands: %s' % ', '.join(sorted(nova_commands())))
+        return 2 if not argv else 0
+    command, args = argv[0], argv[1:]
+    commands = nova_commands()
+    if command not in commands:
+        print('nova-vfio-lm-run: %r is not a Nova command; known commands: '
+              '%s' % (command, ', '.join(sorted(commands))), file=sys.stderr)
+        return 2
+    entry = commands[command]
+    func = entry.load()  # imports nova.cmd.*: Nova monkey-patches first
+
+    import nova_vfio_lm
+    nova_vfio_lm.activate()
+
+    sys.argv = [command] + args
+    return func()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
