@@ -1,0 +1,178 @@
+"""A whole Nova cloud in one process, with SR-IOV computes and the plugin.
+
+Built on Nova's own functional framework: the real API, conductor and
+scheduler services, the placement fixture, and libvirt computes backed by
+Nova's fake libvirt. Tests subclass :class:`VfioCloudTestCase`; the demo
+drives the same class outside a test runner.
+"""
+
+import os
+from importlib import metadata
+
+import fixtures
+from lxml import etree
+from oslo_utils import versionutils
+
+from nova import context as nova_context
+from nova import objects
+from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.functional.libvirt import base as libvirt_base
+
+import nova_vfio_lm
+from nova_vfio_lm import series as series_mod
+from nova_vfio_lm.testing import fakelibvirt_hostdevs
+
+#: Set to 1 to run the cloud with the plugin inactive, e.g. to check that a
+#: behaviour test fails without it. Changes applied earlier in the same
+#: process stay applied, so use it for a whole test run.
+INACTIVE_ENV = 'NOVA_VFIO_LM_TEST_INACTIVE'
+
+NOVA_SERIES = series_mod.detect()
+
+#: fake libvirt's SR-IOV ids: PF 8086:1528, VF 8086:1515, at 0000:81:00.x
+VENDOR_ID = fakelibvirt.PCI_VEND_ID
+PF_PRODUCT_ID = fakelibvirt.PF_PROD_ID
+VF_PRODUCT_ID = fakelibvirt.VF_PROD_ID
+
+
+#: What a host that can migrate VFIO variant-driver devices runs: the
+#: versions Nova 2025.1+ requires for ``live_migratable`` devices.
+LIBVIRT_VERSION = (10, 0, 0)
+QEMU_VERSION = (8, 2, 2)
+
+
+def plugin_active_in_tests():
+    return not os.environ.get(INACTIVE_ENV)
+
+
+def nova_api_paste_ini():
+    """Nova's ``api-paste.ini`` wherever the installed Nova put it.
+
+    A wheel install puts it under ``<prefix>/etc/nova``, not next to the
+    package where Nova's default ``state_path`` would look.
+    """
+    for path in metadata.distribution('nova').files or ():
+        if str(path).replace(os.sep, '/').endswith('etc/nova/api-paste.ini'):
+            return str(path.locate())
+    raise RuntimeError("installed nova has no etc/nova/api-paste.ini")
+
+
+def vf_address(function, bus=0x81, slot=0):
+    """The PCI address fake libvirt gives VF number ``function``."""
+    return '0000:%02x:%02x.%x' % (bus, slot, function)
+
+
+def device_spec(address=None, **tags):
+    """One ``[pci]device_spec`` entry as nova.conf holds it (JSON)."""
+    from oslo_serialization import jsonutils
+    spec = {'vendor_id': VENDOR_ID, 'product_id': VF_PRODUCT_ID}
+    if address:
+        spec['address'] = address
+    spec.update(tags)
+    return jsonutils.dumps(spec)
+
+
+def alias(name, **keys):
+    """One ``[pci]alias`` entry for fake libvirt's VFs (JSON)."""
+    from oslo_serialization import jsonutils
+    entry = {'name': name, 'vendor_id': VENDOR_ID,
+             'product_id': VF_PRODUCT_ID, 'device_type': 'type-VF'}
+    entry.update(keys)
+    return jsonutils.dumps(entry)
+
+
+class VfioCloudTestCase(libvirt_base.ServersTestBase):
+    """Nova's libvirt functional base with SR-IOV and the plugin active.
+
+    Subclasses set ``PCI_DEVICE_SPEC`` and ``PCI_ALIAS`` (lists of JSON
+    strings) and start computes with :meth:`start_sriov_compute`.
+    """
+
+    ADDITIONAL_FILTERS = ['NUMATopologyFilter', 'PciPassthroughFilter']
+    ADMIN_API = True
+    microversion = 'latest'
+    PCI_DEVICE_SPEC = []
+    PCI_ALIAS = []
+
+    def setUp(self):
+        if plugin_active_in_tests():
+            nova_vfio_lm.activate()
+        self.flags(api_paste_config=nova_api_paste_ini(), group='wsgi')
+        self.flags(device_spec=self.PCI_DEVICE_SPEC, alias=self.PCI_ALIAS,
+                   group='pci')
+        # The fake hosts have no sysfs; fake libvirt puts every PF at
+        # function 0 and its VFs after it. Services parse device_spec as
+        # they start, so this stands in before they do.
+        self.useFixture(fixtures.MockPatch(
+            'nova.pci.utils.is_physical_function',
+            side_effect=lambda domain, bus, slot, function:
+                int(function, 16) == 0))
+        super().setUp()
+        self.useFixture(fakelibvirt_hostdevs.PciHostdevFixture())
+        self.ctxt = nova_context.get_admin_context()
+
+    # -- building the cloud -------------------------------------------------
+
+    def start_sriov_compute(self, hostname, num_pfs=1, num_vfs=4,
+                            libvirt_version=LIBVIRT_VERSION,
+                            qemu_version=QEMU_VERSION, **kw):
+        """Start a fake-libvirt compute with SR-IOV PFs and VFs."""
+        pci_info = fakelibvirt.HostPCIDevicesInfo(
+            num_pci=0, num_pfs=num_pfs, num_vfs=num_vfs)
+        return self.start_compute(
+            hostname=hostname, pci_info=pci_info,
+            libvirt_version=versionutils.convert_version_to_int(
+                libvirt_version),
+            qemu_version=versionutils.convert_version_to_int(qemu_version),
+            **kw)
+
+    def create_pci_flavor(self, alias_name, count=1, name=None):
+        extra_spec = {'pci_passthrough:alias': '%s:%d' % (alias_name, count)}
+        return self._create_flavor(name=name, extra_spec=extra_spec)
+
+    # -- looking at it ------------------------------------------------------
+
+    def pci_devices(self, hostname):
+        node = objects.ComputeNode.get_by_nodename(self.ctxt, hostname)
+        return objects.PciDeviceList.get_by_compute_node(self.ctxt, node.id)
+
+    def pci_counts(self, hostname):
+        """``(total, free)`` PCI devices of a host, from the database."""
+        devices = self.pci_devices(hostname)
+        return len(devices), len([d for d in devices if d.is_available()])
+
+    def pci_pools(self, hostname):
+        """The scheduler-facing PCI pools the compute reported."""
+        node = objects.ComputeNode.get_by_nodename(self.ctxt, hostname)
+        return [pool.to_dict() if hasattr(pool, 'to_dict') else dict(pool)
+                for pool in node.pci_device_pools or []]
+
+    def server_pci_devices(self, server_id):
+        instance = objects.Instance.get_by_uuid(
+            self.ctxt, server_id, expected_attrs=['pci_devices'])
+        return list(instance.pci_devices)
+
+    def server_pci_requests(self, server_id):
+        return objects.InstancePCIRequests.get_by_instance_uuid(
+            self.ctxt, server_id).requests
+
+    def domain_xml(self, hostname, server_id):
+        conn = self.computes[hostname].driver._host.get_connection()
+        return conn.lookupByUUIDString(server_id).XMLDesc(0)
+
+    def guest_hostdevs(self, hostname, server_id):
+        """``[(source address, managed)]`` of the guest's PCI hostdevs."""
+        result = []
+        for hostdev in fakelibvirt_hostdevs.pci_hostdevs_of(
+                self.domain_xml(hostname, server_id)):
+            address = hostdev.find('./source/address')
+            result.append((
+                '%04x:%02x:%02x.%x' % tuple(
+                    int(address.get(k), 16)
+                    for k in ('domain', 'bus', 'slot', 'function')),
+                hostdev.get('managed')))
+        return result
+
+    @staticmethod
+    def xml_text(element):
+        return etree.tostring(element, encoding='unicode')

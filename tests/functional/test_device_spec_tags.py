@@ -1,0 +1,71 @@
+"""``live_migratable`` and ``managed`` in ``[pci]device_spec``."""
+
+from nova import exception
+
+from nova_vfio_lm.testing import cloud
+
+
+class DeviceSpecTagsTest(cloud.VfioCloudTestCase):
+    """VF 1 and 2 are live-migratable and unmanaged, VF 3 says no, VF 4
+    has no tag."""
+
+    PCI_DEVICE_SPEC = [
+        cloud.device_spec(cloud.vf_address(1), live_migratable='yes',
+                          managed='No'),
+        cloud.device_spec(cloud.vf_address(2), live_migratable='TRUE',
+                          managed='0'),
+        cloud.device_spec(cloud.vf_address(3), live_migratable='no'),
+        cloud.device_spec(cloud.vf_address(4)),
+    ]
+
+    def setUp(self):
+        super().setUp()
+        self.start_sriov_compute('compute1')
+
+    def test_pools_carry_normalised_live_migratable(self):
+        values = sorted(
+            (pool['count'], pool.get('live_migratable') or '-')
+            for pool in self.pci_pools('compute1'))
+        # VF 1 and 2 share a pool (same tags); VF 3 and VF 4 each have one
+        self.assertEqual([(1, '-'), (1, 'false'), (2, 'true')], values)
+
+    def test_pools_carry_normalised_managed(self):
+        managed = sorted(
+            pool.get('managed') or '-' for pool in self.pci_pools('compute1'))
+        self.assertEqual(['-', '-', 'false'], managed)
+
+    def test_devices_record_tags_in_extra_info(self):
+        tags = {
+            dev.address: (dev.extra_info.get('live_migratable'),
+                          dev.extra_info.get('managed'))
+            for dev in self.pci_devices('compute1')
+            if dev.dev_type == 'type-VF'}
+        self.assertEqual({
+            cloud.vf_address(1): ('true', 'false'),
+            cloud.vf_address(2): ('true', 'false'),
+            cloud.vf_address(3): ('false', None),
+            cloud.vf_address(4): (None, None),
+        }, tags)
+
+
+class DeviceSpecWrongValueTest(cloud.VfioCloudTestCase):
+
+    def test_wrong_live_migratable_stops_compute_start(self):
+        self.flags(device_spec=[cloud.device_spec(
+            cloud.vf_address(1), live_migratable='maybe')], group='pci')
+        exc = self.assertRaises(
+            exception.PciConfigInvalidSpec,
+            self.start_sriov_compute, 'compute1')
+        message = str(exc)
+        self.assertIn('[pci]device_spec', message)
+        self.assertIn('maybe', message)
+        self.assertIn('live_migratable', message)
+
+    def test_wrong_managed_stops_compute_start(self):
+        self.flags(device_spec=[cloud.device_spec(
+            cloud.vf_address(1), managed='sometimes')], group='pci')
+        exc = self.assertRaises(
+            exception.PciConfigInvalidSpec,
+            self.start_sriov_compute, 'compute1')
+        self.assertIn('[pci]device_spec', str(exc))
+        self.assertIn('sometimes', str(exc))
