@@ -1,5 +1,6 @@
 """Every change the plugin makes to Nova, one module each."""
 
+from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import pci_alias_live_migratable
 from nova_vfio_lm.changes import pci_device_extra_info
@@ -10,5 +11,6 @@ ALL = (
     pci_device_spec_tags.CHANGE,
     pci_device_extra_info.CHANGE,
     pci_alias_live_migratable.CHANGE,
+    api_alias_check_at_start.CHANGE,
     libvirt_hostdev_managed.CHANGE,
 )
