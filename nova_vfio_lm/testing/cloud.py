@@ -126,6 +126,16 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             qemu_version=versionutils.convert_version_to_int(qemu_version),
             **kw)
 
+    def no_disk_copy(self):
+        """Resize and cold migration without copying disk files.
+
+        The fake hosts have no disks to copy between them; everything else
+        in the move runs for real.
+        """
+        return fixtures.MockPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver'
+            '.migrate_disk_and_power_off', return_value='{}')
+
     def create_pci_flavor(self, alias_name, count=1, name=None):
         extra_spec = {'pci_passthrough:alias': '%s:%d' % (alias_name, count)}
         return self._create_flavor(name=name, extra_spec=extra_spec)
