@@ -44,6 +44,14 @@ def cmd_status(args):
 
 
 def cmd_demo(args):
+    import warnings
+
+    import nova_vfio_lm
+    # Activate before importing Nova's test framework, so that Nova's
+    # monkey-patching comes first, as in a real service.
+    nova_vfio_lm.activate()
+    if not args.verbose:
+        warnings.simplefilter('ignore', DeprecationWarning)
     from nova_vfio_lm.testing import demo
     return demo.main(verbose=args.verbose)
 

@@ -1,0 +1,33 @@
+"""WSGI entry for Nova's compute API with the plugin active.
+
+For uwsgi or mod_wsgi, serve ``nova_vfio_lm.wsgi.osapi_compute:application``
+(or the ``nova-vfio-lm-api-wsgi`` script) in place of Nova's own compute API
+entry. Nova sets up its concurrency first, then the plugin is activated, then
+Nova builds its compute API application.
+"""
+
+from nova_vfio_lm import series as series_mod
+
+NAME = 'osapi_compute'
+PROG = 'nova-api-os-compute'
+
+
+def init_compute_api():
+    """Activate the plugin and build Nova's compute API application."""
+    import nova_vfio_lm
+
+    nova_series = series_mod.detect()
+    if nova_series.major == 29:
+        # nova 29 has no nova.wsgi package; importing its compute wsgi
+        # module runs Nova's monkey-patching, as its own entry does.
+        from nova.api.openstack.compute import wsgi as nova_wsgi
+        nova_vfio_lm.activate()
+        return nova_wsgi.init_application()
+    if nova_series.native:
+        from nova import monkey_patch
+        monkey_patch.patch(backend='threading')
+    from nova.api.openstack import wsgi_app
+    nova_vfio_lm.activate()
+    if nova_series.native:
+        return wsgi_app.init_application(NAME, PROG)
+    return wsgi_app.init_application(NAME)

@@ -1,0 +1,63 @@
+import testtools
+
+from nova_vfio_lm import changes
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import series
+
+
+class Target:
+    def greet(self):
+        return 'hello'
+
+
+class Shout(base.Change):
+    name = 'shout'
+    summary = 'greetings in capitals'
+    series = frozenset({30})
+
+    def _apply(self):
+        def make(original):
+            def greet(self):
+                return original(self).upper()
+            return greet
+        base.wrap(Target, 'greet', make)
+
+
+class ChangeTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        original = Target.greet
+        self.addCleanup(setattr, Target, 'greet', original)
+
+    def test_applies_once_on_a_series_that_needs_it(self):
+        change = Shout()
+        nova30 = series.from_version('30.3.0')
+        self.assertEqual(base.NOT_APPLIED, change.status(nova30).state)
+        self.assertEqual(base.APPLIED, change.apply(nova30).state)
+        self.assertEqual(base.APPLIED, change.apply(nova30).state)
+        self.assertEqual('HELLO', Target().greet())
+
+    def test_wrap_twice_wraps_once(self):
+        Shout()._apply()
+        Shout()._apply()
+        self.assertEqual('HELLO', Target().greet())
+
+    def test_not_needed_on_native_nova(self):
+        change = Shout()
+        nova34 = series.from_version('34.0.0')
+        status = change.apply(nova34)
+        self.assertEqual(base.NOT_NEEDED, status.state)
+        self.assertIn('natively', status.why)
+        self.assertEqual('hello', Target().greet())
+
+    def test_every_change_is_named_and_gated(self):
+        names = [change.name for change in changes.ALL]
+        self.assertEqual(len(names), len(set(names)))
+        for change in changes.ALL:
+            self.assertTrue(change.summary)
+            self.assertTrue(change.series)
+            # nothing Nova 2025.1+ does natively is patched there
+            self.assertFalse(
+                any(major >= series.FIRST_NATIVE_MAJOR
+                    for major in change.series), change.name)
