@@ -69,3 +69,25 @@ class DeviceSpecWrongValueTest(cloud.VfioCloudTestCase):
             self.start_sriov_compute, 'compute1')
         self.assertIn('[pci]device_spec', str(exc))
         self.assertIn('sometimes', str(exc))
+
+
+class DeviceSpecTagRemovedTest(cloud.VfioCloudTestCase):
+
+    PCI_DEVICE_SPEC = [cloud.device_spec(live_migratable='yes', managed='no')]
+
+    def test_removed_tags_leave_extra_info_on_restart(self):
+        self.start_sriov_compute('compute1')
+        before = {(d.extra_info.get('live_migratable'),
+                   d.extra_info.get('managed'))
+                  for d in self.pci_devices('compute1')}
+        self.assertEqual({('true', 'false')}, before)
+
+        self.flags(device_spec=[cloud.device_spec()], group='pci')
+        self.restart_compute_service('compute1')
+
+        after = {(d.extra_info.get('live_migratable'),
+                  d.extra_info.get('managed'))
+                 for d in self.pci_devices('compute1')}
+        self.assertEqual({(None, None)}, after)
+        self.assertEqual([None], [p.get('live_migratable')
+                                  for p in self.pci_pools('compute1')])

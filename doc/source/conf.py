@@ -1,0 +1,16 @@
+# Sphinx configuration for the nova-vfio-lm documentation.
+
+extensions = [
+    'openstackdocstheme',
+    'oslo_config.sphinxext',
+]
+
+project = 'nova-vfio-lm'
+copyright = 'nova-vfio-lm developers'
+master_doc = 'index'
+exclude_patterns = ['_build']
+pygments_style = 'native'
+html_theme = 'openstackdocs'
+openstackdocs_repo_name = 'nova-vfio-lm'
+openstackdocs_use_storyboard = False
+openstackdocs_auto_name = False

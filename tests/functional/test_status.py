@@ -1,0 +1,45 @@
+"""``nova-vfio-lm status`` against the installed Nova."""
+
+import json
+import os
+import subprocess
+import sys
+
+import testtools
+
+from nova_vfio_lm import changes
+from nova_vfio_lm import series as series_mod
+
+NOVA_SERIES = series_mod.detect()
+
+
+class StatusCommandTest(testtools.TestCase):
+
+    def _status(self, *args):
+        script = os.path.join(os.path.dirname(sys.executable), 'nova-vfio-lm')
+        argv = ([script] if os.path.exists(script) else
+                [sys.executable, '-m', 'nova_vfio_lm.cmd.manage'])
+        return subprocess.run(argv + ['status'] + list(args),
+                              capture_output=True, text=True, timeout=300)
+
+    def test_json_lists_every_change_for_this_nova(self):
+        result = self._status('--json')
+        self.assertEqual(0, result.returncode, result.stderr)
+        report = json.loads(result.stdout)
+        self.assertEqual(NOVA_SERIES.version, report['nova_version'])
+        self.assertEqual(NOVA_SERIES.name, report['series'])
+        self.assertEqual(NOVA_SERIES.mode, report['mode'])
+        self.assertIsNone(report['error'])
+        states = {c['name']: c['state'] for c in report['changes']}
+        self.assertEqual({c.name for c in changes.ALL}, set(states))
+        if NOVA_SERIES.native:
+            # nothing Nova already does is patched
+            self.assertEqual({'not needed'}, set(states.values()))
+        else:
+            self.assertEqual({'applied'}, set(states.values()))
+
+    def test_text_names_release_and_mode(self):
+        result = self._status()
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertIn('nova version: %s' % NOVA_SERIES.version, result.stdout)
+        self.assertIn('mode:         %s' % NOVA_SERIES.mode, result.stdout)
