@@ -37,7 +37,8 @@ def drop_stale_tags(pci_device, dev_dict):
 
 class PciDeviceExtraInfo(base.Change):
     name = 'pci_device_extra_info'
-    summary = 'device_spec managed/live_migratable kept in PciDevice.extra_info'
+    summary = ('device_spec managed/live_migratable kept in '
+               'PciDevice.extra_info')
     series = frozenset({29, 30})
 
     def _apply(self):

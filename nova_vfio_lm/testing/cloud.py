@@ -6,8 +6,8 @@ Nova's fake libvirt. Tests subclass :class:`VfioCloudTestCase`; the demo
 drives the same class outside a test runner.
 """
 
-import os
 from importlib import metadata
+import os
 
 import fixtures
 from lxml import etree

@@ -6,8 +6,7 @@ from nova_vfio_lm.testing import cloud
 
 
 class DeviceSpecTagsTest(cloud.VfioCloudTestCase):
-    """VF 1 and 2 are live-migratable and unmanaged, VF 3 says no, VF 4
-    has no tag."""
+    """VF 1-2 live-migratable and unmanaged, VF 3 not, VF 4 untagged."""
 
     PCI_DEVICE_SPEC = [
         cloud.device_spec(cloud.vf_address(1), live_migratable='yes',
