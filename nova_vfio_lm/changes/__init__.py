@@ -5,6 +5,7 @@ from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import pci_alias_live_migratable
 from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
+from nova_vfio_lm.changes import pci_stats_live_migratable
 
 #: In the order they are applied.
 ALL = (
@@ -12,5 +13,6 @@ ALL = (
     pci_device_extra_info.CHANGE,
     pci_alias_live_migratable.CHANGE,
     api_alias_check_at_start.CHANGE,
+    pci_stats_live_migratable.CHANGE,
     libvirt_hostdev_managed.CHANGE,
 )

@@ -1,0 +1,45 @@
+"""Which PCI pools may serve a request, by ``live_migratable``.
+
+This is the one place the truth table lives. The scheduler (pool filtering
+and the plugin's filter) and the compute's PCI claim both use it, so they
+can never disagree. Same semantics as Nova 2025.1+:
+
+=================================  =====================================
+the request's specs say            pools that may serve it
+=================================  =====================================
+every spec ``true``                only pools tagged ``true``
+every spec ``false``               only pools tagged ``false`` (untagged
+                                   devices are not taken)
+anything else (mixed, or unset)    no filtering by this tag
+=================================  =====================================
+"""
+
+from nova_vfio_lm import pci_tags
+
+
+def wanted(specs):
+    """``"true"``/``"false"`` if every spec agrees on it, else ``None``."""
+    values = {spec.get(pci_tags.LIVE_MIGRATABLE) for spec in specs}
+    if len(values) == 1:
+        value = values.pop()
+        if value in (pci_tags.TRUE, pci_tags.FALSE):
+            return value
+    return None
+
+
+def filter_pools(pools, request):
+    """The pools that may serve ``request`` by the table above.
+
+    :param pools: PCI pool dicts, as ``PciDeviceStats`` keeps them.
+    :param request: an ``InstancePCIRequest``.
+    """
+    want = wanted(request.spec)
+    if want is None:
+        return pools
+    return [pool for pool in pools
+            if pool.get(pci_tags.LIVE_MIGRATABLE) == want]
+
+
+def is_live_migratable_request(request):
+    """Whether a PCI request asks for live-migratable devices only."""
+    return wanted(request.spec) == pci_tags.TRUE
