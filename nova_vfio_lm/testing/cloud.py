@@ -8,6 +8,7 @@ drives the same class outside a test runner.
 
 from importlib import metadata
 import os
+import time
 
 import fixtures
 from lxml import etree
@@ -140,7 +141,48 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         extra_spec = {'pci_passthrough:alias': '%s:%d' % (alias_name, count)}
         return self._create_flavor(name=name, extra_spec=extra_spec)
 
+    def boot(self, flavor_id, name='vm', **kw):
+        """Create a server and wait until it is ACTIVE or ERROR."""
+        server = self._build_server(name=name, flavor_id=flavor_id,
+                                    networks='none', **kw)
+        server = self.api.post_server({'server': server})
+        for _ in range(100):  # a bound, not a timing assertion
+            server = self.api.get_server(server['id'])
+            if server['status'] != 'BUILD':
+                break
+            time.sleep(0.1)
+        return server
+
+    def enable_pci_in_placement(self):
+        """Report PCI devices to placement and schedule them there."""
+        self.flags(report_in_placement=True, group='pci')
+        self.flags(pci_in_placement=True, group='filter_scheduler')
+
     # -- looking at it ------------------------------------------------------
+
+    def pci_providers(self, hostname):
+        """The PCI resource providers below a compute's root provider."""
+        root = self.compute_rp_uuids[hostname]
+        return [rp for rp in self._get_all_rps_in_a_tree(root)
+                if rp['uuid'] != root]
+
+    def pci_usages(self, hostname):
+        """``{provider name: usages}`` of a host's PCI providers."""
+        return {rp['name']: self._get_provider_usages(rp['uuid'])
+                for rp in self.pci_providers(hostname)}
+
+    def provider_traits(self, rp_uuid):
+        return set(self._get_provider_traits(rp_uuid))
+
+    def assert_nothing_claimed(self, hostname):
+        """No PCI device of the host is in use, in Nova or in placement."""
+        devices = self.pci_devices(hostname)
+        self.assertEqual(
+            [], [(d.address, d.status) for d in devices
+                 if not d.is_available()])
+        for name, usages in self.pci_usages(hostname).items():
+            self.assertEqual({}, {rc: used for rc, used in usages.items()
+                                  if used}, name)
 
     def pci_devices(self, hostname):
         node = objects.ComputeNode.get_by_nodename(self.ctxt, hostname)
