@@ -98,6 +98,10 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
     def setUp(self):
         if plugin_active_in_tests():
             nova_vfio_lm.activate()
+        else:
+            # the scheduler filter activates the plugin when it is built
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova_vfio_lm.activate', lambda: []))
         self.flags(api_paste_config=nova_api_paste_ini(), group='wsgi')
         self.flags(device_spec=self.PCI_DEVICE_SPEC, alias=self.PCI_ALIAS,
                    group='pci')
@@ -116,8 +120,15 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
 
     def start_sriov_compute(self, hostname, num_pfs=1, num_vfs=4,
                             libvirt_version=LIBVIRT_VERSION,
-                            qemu_version=QEMU_VERSION, **kw):
-        """Start a fake-libvirt compute with SR-IOV PFs and VFs."""
+                            qemu_version=QEMU_VERSION, device_specs=None,
+                            **kw):
+        """Start a fake-libvirt compute with SR-IOV PFs and VFs.
+
+        :param device_specs: this host's own ``[pci]device_spec`` (each
+            compute has its own nova.conf); by default the class's.
+        """
+        if device_specs is not None:
+            self.flags(device_spec=device_specs, group='pci')
         pci_info = fakelibvirt.HostPCIDevicesInfo(
             num_pci=0, num_pfs=num_pfs, num_vfs=num_vfs)
         return self.start_compute(
