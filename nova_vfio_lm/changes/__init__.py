@@ -6,6 +6,7 @@ from nova_vfio_lm.changes import pci_alias_live_migratable
 from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
 from nova_vfio_lm.changes import pci_stats_live_migratable
+from nova_vfio_lm.changes import placement_live_migratable_trait
 
 #: In the order they are applied.
 ALL = (
@@ -15,4 +16,5 @@ ALL = (
     api_alias_check_at_start.CHANGE,
     pci_stats_live_migratable.CHANGE,
     libvirt_hostdev_managed.CHANGE,
+    placement_live_migratable_trait.CHANGE,
 )

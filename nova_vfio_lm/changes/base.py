@@ -22,6 +22,20 @@ class ChangeStatus:
         return '%-34s %-12s %s' % (self.name, self.state, self.why)
 
 
+class _EverySeries:
+    """Every Nova series, native ones included (for the plugin's extras)."""
+
+    def __contains__(self, major):
+        return True
+
+    def __bool__(self):
+        return True
+
+
+#: For changes that are the plugin's own extras, needed on every series.
+EVERY_SERIES = _EverySeries()
+
+
 class Change:
     """One small, named change to Nova, gated by Nova series.
 
@@ -31,7 +45,8 @@ class Change:
 
     name = None
     summary = None
-    #: Nova major versions that need this change.
+    #: Nova major versions that need this change, or EVERY_SERIES for an
+    #: extra Nova does not provide at all.
     series = frozenset()
 
     def __init__(self):
