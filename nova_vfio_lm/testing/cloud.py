@@ -42,6 +42,22 @@ LIBVIRT_VERSION = (10, 0, 0)
 QEMU_VERSION = (8, 2, 2)
 
 
+class _OsTraitsWithout:
+    """os-traits as an older placement sees it: some standard traits gone."""
+
+    def __init__(self, missing):
+        import os_traits
+        self._os_traits = os_traits
+        self._missing = set(missing)
+
+    def __getattr__(self, name):
+        return getattr(self._os_traits, name)
+
+    def get_traits(self, *args, **kwargs):
+        return [trait for trait in self._os_traits.get_traits(*args, **kwargs)
+                if trait not in self._missing]
+
+
 def plugin_active_in_tests():
     return not os.environ.get(INACTIVE_ENV)
 
@@ -94,6 +110,9 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
     microversion = 'latest'
     PCI_DEVICE_SPEC = []
     PCI_ALIAS = []
+    #: Standard traits the placement service of this cloud does not know,
+    #: as when placement runs an older os-traits than Nova.
+    PLACEMENT_LACKS_TRAITS = ()
 
     def setUp(self):
         if plugin_active_in_tests():
@@ -112,6 +131,9 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             'nova.pci.utils.is_physical_function',
             side_effect=lambda domain, bus, slot, function:
                 int(function, 16) == 0))
+        if self.PLACEMENT_LACKS_TRAITS:
+            self._use_placement_traits(
+                _OsTraitsWithout(self.PLACEMENT_LACKS_TRAITS))
         super().setUp()
         self.useFixture(fakelibvirt_hostdevs.PciHostdevFixture())
         self.ctxt = nova_context.get_admin_context()
@@ -137,6 +159,23 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
                 libvirt_version),
             qemu_version=versionutils.convert_version_to_int(qemu_version),
             **kw)
+
+    def _use_placement_traits(self, traits_module):
+        # placement syncs standard traits into its database once per process
+        self.useFixture(fixtures.MonkeyPatch(
+            'placement.objects.trait.os_traits', traits_module))
+        self.useFixture(fixtures.MonkeyPatch(
+            'placement.objects.trait._TRAITS_SYNCED', False))
+
+    def upgrade_placement_traits(self):
+        """Placement gets the current os-traits and is restarted."""
+        import os_traits
+        from placement import db_api
+        from placement.objects import trait
+
+        self._use_placement_traits(os_traits)
+        # what placement does with its traits when it boots
+        trait.ensure_sync(db_api.DbContext())
 
     def no_disk_copy(self):
         """Resize and cold migration without copying disk files.

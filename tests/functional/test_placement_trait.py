@@ -1,0 +1,85 @@
+"""``HW_PCI_LIVE_MIGRATABLE`` on PCI resource providers in placement."""
+
+import logging
+
+import fixtures
+
+from nova_vfio_lm import placement_traits
+from nova_vfio_lm.testing import cloud
+
+TRAIT = placement_traits.TRAIT
+#: PF 0's VFs are live-migratable, PF 1's carry no tag.
+DEVICE_SPECS = [
+    cloud.device_spec('0000:81:00.*', live_migratable='yes'),
+    cloud.device_spec('0000:81:01.*'),
+]
+MIGRATABLE_RP = 'compute1_0000:81:00.0'
+OTHER_RP = 'compute1_0000:81:01.0'
+
+
+class _TraitCloud(cloud.VfioCloudTestCase):
+
+    PCI_DEVICE_SPEC = DEVICE_SPECS
+    PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes')]
+
+    def setUp(self):
+        super().setUp()
+        self.enable_pci_in_placement()
+        # the warning is logged once per compute process: start clean
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_vfio_lm.placement_traits.AVAILABILITY',
+            placement_traits.TraitAvailability()))
+        self.log = self.useFixture(fixtures.FakeLogger(
+            name=placement_traits.__name__, level=logging.INFO))
+
+    def traits_by_rp(self):
+        return {rp['name']: self.provider_traits(rp['uuid'])
+                for rp in self.pci_providers('compute1')}
+
+
+class TraitReportedTest(_TraitCloud):
+
+    def test_trait_only_on_live_migratable_providers(self):
+        self.start_sriov_compute('compute1', num_pfs=2, num_vfs=4)
+        traits = self.traits_by_rp()
+        self.assertEqual({MIGRATABLE_RP, OTHER_RP}, set(traits))
+        self.assertIn(TRAIT, traits[MIGRATABLE_RP])
+        self.assertNotIn(TRAIT, traits[OTHER_RP])
+        self.assertNotIn('does not know', self.log.output)
+
+
+class OldPlacementTest(_TraitCloud):
+    """Placement runs an os-traits that predates the trait."""
+
+    PLACEMENT_LACKS_TRAITS = (TRAIT,)
+
+    def test_host_stays_schedulable_and_trait_follows_upgrade(self):
+        self.start_sriov_compute('compute1', num_pfs=2, num_vfs=4)
+        self._run_periodics()
+
+        # everything but the trait was reported
+        traits = self.traits_by_rp()
+        self.assertEqual({MIGRATABLE_RP, OTHER_RP}, set(traits))
+        self.assertNotIn(TRAIT, traits[MIGRATABLE_RP])
+        for rp in self.pci_providers('compute1'):
+            self.assertTrue(self._get_provider_inventory(rp['uuid']))
+        self.assertTrue(self._get_provider_inventory(
+            self.compute_rp_uuids['compute1']))
+
+        # PCI and non-PCI servers still land on the host
+        plain = self._create_server(networks='none')
+        self.assertEqual('compute1', plain['OS-EXT-SRV-ATTR:host'])
+        vf = self._create_server(
+            flavor_id=self.create_pci_flavor('lm-vf'), networks='none')
+        self.assertEqual('ACTIVE', vf['status'])
+
+        # one clear warning naming the fix, however many updates ran
+        self.assertEqual(1, self.log.output.count(
+            'Placement does not know the %s trait' % TRAIT))
+        self.assertIn('install os-traits 3.3.0 or newer where placement '
+                      'runs and restart placement', self.log.output)
+
+        self.upgrade_placement_traits()
+        self._run_periodics()
+        self.assertIn(TRAIT, self.traits_by_rp()[MIGRATABLE_RP])
+        self.assertNotIn(TRAIT, self.traits_by_rp()[OTHER_RP])
