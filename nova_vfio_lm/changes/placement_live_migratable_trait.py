@@ -32,9 +32,9 @@ class PlacementLiveMigratableTrait(base.Change):
     series = base.EVERY_SERIES
 
     def _apply(self):
-        import nova.conf
         from nova.compute import pci_placement_translator as translator
         from nova.compute import resource_tracker
+        import nova.conf
 
         conf = nova.conf.CONF
         availability = placement_traits.AVAILABILITY
