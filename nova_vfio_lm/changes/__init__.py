@@ -7,6 +7,7 @@ from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
 from nova_vfio_lm.changes import pci_stats_live_migratable
 from nova_vfio_lm.changes import placement_live_migratable_trait
+from nova_vfio_lm.changes import placement_pci_request_traits
 
 #: In the order they are applied.
 ALL = (
@@ -17,4 +18,5 @@ ALL = (
     pci_stats_live_migratable.CHANGE,
     libvirt_hostdev_managed.CHANGE,
     placement_live_migratable_trait.CHANGE,
+    placement_pci_request_traits.CHANGE,
 )

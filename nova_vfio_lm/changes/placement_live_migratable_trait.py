@@ -37,18 +37,18 @@ class PlacementLiveMigratableTrait(base.Change):
         import nova.conf
 
         conf = nova.conf.CONF
-        availability = placement_traits.AVAILABILITY
 
         def make_traits(original):
             def _get_traits_for_dev(dev_spec_tags):
                 return traits_for_dev(original(dev_spec_tags), dev_spec_tags,
-                                      availability.known)
+                                      placement_traits.AVAILABILITY.known)
             return _get_traits_for_dev
 
         def make_update(original):
             def _update_to_placement(self, context, compute_node, startup):
                 if conf.pci.report_in_placement:
-                    availability.refresh(self.reportclient, context)
+                    placement_traits.AVAILABILITY.refresh(
+                        self.reportclient, context)
                 return original(self, context, compute_node, startup)
             return _update_to_placement
 
