@@ -83,3 +83,59 @@ class OldPlacementTest(_TraitCloud):
         self._run_periodics()
         self.assertIn(TRAIT, self.traits_by_rp()[MIGRATABLE_RP])
         self.assertNotIn(TRAIT, self.traits_by_rp()[OTHER_RP])
+
+
+class _PreFilterCloud(_TraitCloud):
+    PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes'),
+                 cloud.alias('pinned-vf', live_migratable='no'),
+                 cloud.alias('any-vf')]
+
+    def candidate_queries(self):
+        """The allocation candidate queries placement received."""
+        return [line for line in self.stdlog.logger.output.splitlines()
+                if 'GET /placement/allocation_candidates' in line]
+
+    def boot_alias(self, alias_name):
+        before = len(self.candidate_queries())
+        server = self.boot(self.create_pci_flavor(alias_name))
+        [query] = self.candidate_queries()[before:]
+        return server, query
+
+
+class PlacementPreFilterTest(_PreFilterCloud):
+
+    def setUp(self):
+        super().setUp()
+        self.start_sriov_compute('compute1', num_pfs=2, num_vfs=4)
+
+    def test_yes_requires_the_trait_and_lands_on_its_provider(self):
+        server, query = self.boot_alias('lm-vf')
+        self.assertIn('=%s' % TRAIT, query)
+        self.assertNotIn('%%21%s' % TRAIT, query)
+        self.assertEqual('ACTIVE', server['status'])
+        usages = self.pci_usages('compute1')
+        self.assertEqual(1, sum(usages[MIGRATABLE_RP].values()))
+
+    def test_no_forbids_the_trait(self):
+        # PF 1's VFs carry no tag, so nothing satisfies 'no': placement
+        # already says so
+        server, query = self.boot_alias('pinned-vf')
+        self.assertIn('%%21%s' % TRAIT, query)
+        self.assertEqual('ERROR', server['status'])
+        self.assert_nothing_claimed('compute1')
+
+    def test_unset_asks_nothing_of_the_trait(self):
+        server, query = self.boot_alias('any-vf')
+        self.assertNotIn(TRAIT, query)
+        self.assertEqual('ACTIVE', server['status'])
+
+
+class PlacementPreFilterOldPlacementTest(_PreFilterCloud):
+
+    PLACEMENT_LACKS_TRAITS = (TRAIT,)
+
+    def test_unknown_trait_is_not_asked_for(self):
+        self.start_sriov_compute('compute1', num_pfs=2, num_vfs=4)
+        server, query = self.boot_alias('lm-vf')
+        self.assertNotIn(TRAIT, query)
+        self.assertEqual('ACTIVE', server['status'])
