@@ -21,11 +21,13 @@ def filter_live_migratable(pools, request):
     if pools is None:
         return None
     kept = pci_pools.filter_pools(pools, request)
-    before = sum(pool['count'] for pool in pools)
+    if len(kept) == len(pools):
+        # the common case: Nova's spec matching already kept only these
+        return pools
     after = sum(pool['count'] for pool in kept)
-    if after < before:
-        LOG.debug('Dropped %(count)d device(s) whose live_migratable tag '
-                  'does not match the request', {'count': before - after})
+    LOG.debug('Dropped %(count)d device(s) whose live_migratable tag does '
+              'not match the request',
+              {'count': sum(pool['count'] for pool in pools) - after})
     if after < request.count:
         LOG.debug('Not enough PCI devices left to satisfy request')
         return None
