@@ -1,7 +1,11 @@
 """Every change the plugin makes to Nova, one module each."""
 
 from nova_vfio_lm.changes import api_alias_check_at_start
+from nova_vfio_lm.changes import compute_live_migration_pci_claim
+from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import libvirt_hostdev_managed
+from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
+from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm.changes import pci_alias_live_migratable
 from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
@@ -19,4 +23,8 @@ ALL = (
     libvirt_hostdev_managed.CHANGE,
     placement_live_migratable_trait.CHANGE,
     placement_pci_request_traits.CHANGE,
+    conductor_live_migration_pci_check.CHANGE,
+    live_migrate_data_pci_devices.CHANGE,
+    compute_live_migration_pci_claim.CHANGE,
+    libvirt_live_migration_hostdev_xml.CHANGE,
 )

@@ -1,0 +1,117 @@
+"""Claim the destination VFs before a live migration starts.
+
+Stock Nova 2024.1/2024.2 claims PCI devices on the destination only for
+neutron ports, and its live-migration move claim (the NUMA path) refuses any
+other PCI request. This change, on the destination's pre-check, claims one
+VF for each device of every live-migratable flavor PCI request (honouring
+the instance's NUMA placement there), records the source to destination
+pairs in the migrate data, and frees what it claimed if anything in the
+pre-check fails. The source marks its check data so that a source without
+the plugin is refused at pre-check instead of losing the mapping. Nova then
+allocates the claimed VFs after the migration and frees them on rollback.
+"""
+
+from oslo_log import log as logging
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import pci_migration
+
+LOG = logging.getLogger(__name__)
+
+
+def _source_has_plugin(migrate_data):
+    return ('vfio_lm_source' in migrate_data and
+            migrate_data.vfio_lm_source == pci_migration.DATA_FORMAT)
+
+
+class ComputeLiveMigrationPciClaim(base.Change):
+    name = 'compute_live_migration_pci_claim'
+    summary = ('destination claims live-migratable VFs at pre-check and '
+               'maps them; freed if the pre-check fails')
+    series = frozenset({29, 30})
+
+    def _apply(self):
+        from nova.compute import claims
+        from nova.compute import manager
+        from nova import exception
+        from nova import objects
+
+        def claim_and_map(compute, ctxt, instance, requests, migrate_data):
+            if not _source_has_plugin(migrate_data):
+                raise exception.MigrationPreCheckError(
+                    reason='source compute %s does not run nova-vfio-lm, so '
+                           'it cannot move live-migratable PCI devices' %
+                           instance.host)
+            source_devices = objects.PciDeviceList.get_by_instance_uuid(
+                ctxt, instance.uuid)
+            dest_topology = (instance.migration_context.new_numa_topology
+                             if instance.migration_context else None)
+            try:
+                claimed = compute.rt.claim_pci_devices(
+                    ctxt, objects.InstancePCIRequests(
+                        requests=requests, instance_uuid=instance.uuid),
+                    dest_topology)
+            except exception.PciDeviceRequestFailed as exc:
+                raise exception.MigrationPreCheckError(
+                    reason='not enough free live-migratable PCI devices on '
+                           '%s: %s' % (compute.host, exc.format_message()))
+            mapping = pci_migration.pair_devices(
+                requests, source_devices, claimed)
+            for entry in mapping:
+                LOG.info('Claimed %(dest)s on this host for %(source)s',
+                         {'dest': entry['dest_address'],
+                          'source': entry['source_address']},
+                         instance=instance)
+            migrate_data.vfio_lm_pci_devices = mapping
+
+        def make_dest(original):
+            def check_can_live_migrate_destination(
+                    self, ctxt, instance, block_migration, disk_over_commit,
+                    migration, limits):
+                requests = pci_migration.migratable_flavor_requests(instance)
+                if not requests:
+                    return original(self, ctxt, instance, block_migration,
+                                    disk_over_commit, migration, limits)
+                try:
+                    migrate_data = original(
+                        self, ctxt, instance, block_migration,
+                        disk_over_commit, migration, limits)
+                    claim_and_map(self, ctxt, instance, requests,
+                                  migrate_data)
+                except Exception:
+                    self.rt.free_pci_device_claims_for_instance(
+                        ctxt, instance)
+                    raise
+                return migrate_data
+            return check_can_live_migrate_destination
+
+        def make_source(original):
+            def check_can_live_migrate_source(self, ctxt, instance,
+                                              dest_check_data):
+                result = original(self, ctxt, instance, dest_check_data)
+                if 'vfio_lm_source' in result.fields:
+                    result.vfio_lm_source = pci_migration.DATA_FORMAT
+                return result
+            return check_can_live_migrate_source
+
+        def make_move_claim(original):
+            def _test_pci(self):
+                if self.migration.is_live_migration:
+                    others = [r for r in self._pci_requests.requests
+                              if r.source != r.NEUTRON_PORT]
+                    if others and all(
+                            r in pci_migration.migratable_flavor_requests(
+                                self.instance) for r in others):
+                        # claimed by the destination pre-check, like ports
+                        return None
+                return original(self)
+            return _test_pci
+
+        base.wrap(manager.ComputeManager,
+                  'check_can_live_migrate_destination', make_dest)
+        base.wrap(manager.ComputeManager, 'check_can_live_migrate_source',
+                  make_source)
+        base.wrap(claims.MoveClaim, '_test_pci', make_move_claim)
+
+
+CHANGE = ComputeLiveMigrationPciClaim()

@@ -1,0 +1,64 @@
+"""Let the conductor accept live migration of flavor-based migratable VFs.
+
+Stock Nova 2024.1/2024.2 refuses every live migration of a server with a
+flavor PCI request ("non-VIF related PCI requests ... are not allowed").
+This change accepts it when every flavor PCI request asks for
+``live_migratable=yes``, and otherwise refuses with a reason naming each
+alias that lacks it. Neutron port requests keep Nova's own checks.
+"""
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import pci_migration
+from nova_vfio_lm import pci_pools
+
+
+def refusal(instance):
+    """Why the flavor PCI requests block live migration, or ``None``."""
+    blocking = sorted({
+        request.alias_name or request.request_id
+        for request in pci_migration.flavor_requests(instance)
+        if not pci_pools.is_live_migratable_request(request)})
+    if not blocking:
+        return None
+    return ('PCI alias(es) %s of this server do not ask for live-migratable '
+            'devices (live_migratable=yes in [pci]alias); resize to a flavor '
+            'whose aliases do, to live-migrate it' % ', '.join(blocking))
+
+
+class ConductorLiveMigrationPciCheck(base.Change):
+    name = 'conductor_live_migration_pci_check'
+    summary = ('conductor accepts live migration when every flavor PCI '
+               'request is live_migratable=yes')
+    series = frozenset({29, 30})
+
+    def _apply(self):
+        from nova.conductor.tasks import live_migrate
+        from nova import exception
+
+        def make(original):
+            def _check_can_migrate_pci(self, src_host, dest_host):
+                flavor = pci_migration.flavor_requests(self.instance)
+                if not flavor:
+                    return original(self, src_host, dest_host)
+                reason = refusal(self.instance)
+                if reason:
+                    raise exception.MigrationPreCheckError(reason=reason)
+                neutron = [r for r in self.instance.pci_requests.requests
+                           if r not in flavor]
+                if not neutron:
+                    return None
+                # Nova's own checks for the port requests, shown only those
+                pci_requests = self.instance.pci_requests
+                self.instance.pci_requests = pci_requests.obj_clone()
+                self.instance.pci_requests.requests = neutron
+                try:
+                    return original(self, src_host, dest_host)
+                finally:
+                    self.instance.pci_requests = pci_requests
+            return _check_can_migrate_pci
+
+        base.wrap(live_migrate.LiveMigrationTask, '_check_can_migrate_pci',
+                  make)
+
+
+CHANGE = ConductorLiveMigrationPciCheck()

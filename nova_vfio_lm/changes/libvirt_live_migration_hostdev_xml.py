@@ -1,0 +1,64 @@
+"""Give the destination guest XML the claimed VF addresses.
+
+Stock Nova 2024.1/2024.2 sends the guest's PCI ``<hostdev>`` elements to the
+destination unchanged, still naming the source host's VFs. This change
+rewrites each one from the mapping in ``vfio_lm_pci_devices`` (address and
+``managed`` mode), and aborts the migration before it starts, naming the
+address, if a live-migratable device of the guest has no mapping (for
+example when the destination does not run the plugin).
+"""
+
+from lxml import etree
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import pci_migration
+from nova_vfio_lm import pci_tags
+
+
+def migratable_source_addresses(instance):
+    """Addresses of the guest's live-migratable devices on this host."""
+    from nova import context as nova_context
+    from nova import objects
+
+    # A context of its own: the migration monitor writes through the
+    # request context concurrently, and the database session is per context.
+    devices = objects.PciDeviceList.get_by_instance_uuid(
+        nova_context.get_admin_context(), instance.uuid)
+    return {device.address for device in devices
+            if device.status == 'allocated' and
+            (device.extra_info or {}).get(pci_tags.LIVE_MIGRATABLE) ==
+            pci_tags.TRUE}
+
+
+class LibvirtLiveMigrationHostdevXml(base.Change):
+    name = 'libvirt_live_migration_hostdev_xml'
+    summary = ('destination guest XML <hostdev> rewritten to the claimed '
+               'VFs; unmapped migratable devices abort')
+    series = frozenset({29, 30})
+
+    def _apply(self):
+        from nova import exception
+        from nova.virt.libvirt import migration
+
+        def make(original):
+            def get_updated_guest_xml(instance, guest, migrate_data,
+                                      *args, **kwargs):
+                xml = original(instance, guest, migrate_data, *args,
+                               **kwargs)
+                mapping = (migrate_data.vfio_lm_pci_devices
+                           if 'vfio_lm_pci_devices' in migrate_data else [])
+                addresses = migratable_source_addresses(instance)
+                if not mapping and not addresses:
+                    return xml
+                try:
+                    doc = pci_migration.rewrite_hostdevs(
+                        etree.fromstring(xml), mapping, addresses)
+                except pci_migration.MappingError as exc:
+                    raise exception.MigrationError(reason=str(exc))
+                return etree.tostring(doc, encoding='unicode')
+            return get_updated_guest_xml
+
+        base.wrap(migration, 'get_updated_guest_xml', make)
+
+
+CHANGE = LibvirtLiveMigrationHostdevXml()

@@ -1,0 +1,38 @@
+"""Carry the VF mapping in ``LibvirtLiveMigrateData``.
+
+Stock Nova 2024.1/2024.2 has no place in the live-migration data for flavor
+PCI devices. This change adds two fields: ``vfio_lm_pci_devices``, one dict
+per device (source and destination address, request id, vendor and product
+id, ``live_migratable``, ``managed``), filled by the destination; and
+``vfio_lm_source``, the plugin's data format, set by the source so the
+destination can refuse a source that would drop the mapping. A compute
+without the plugin ignores both fields, and the checks on each side refuse
+such a migration before anything moves.
+"""
+
+from nova_vfio_lm.changes import base
+
+FIELDS = ('vfio_lm_pci_devices', 'vfio_lm_source')
+
+
+class LiveMigrateDataPciDevices(base.Change):
+    name = 'live_migrate_data_pci_devices'
+    summary = 'LibvirtLiveMigrateData carries vfio_lm_pci_devices'
+    series = frozenset({29, 30})
+
+    def _apply(self):
+        from nova.objects import fields
+        from nova.objects import migrate_data
+        from oslo_versionedobjects import base as ovo_base
+
+        cls = migrate_data.LibvirtLiveMigrateData
+        if all(name in cls.fields for name in FIELDS):
+            return
+        cls.fields = dict(cls.fields)
+        cls.fields['vfio_lm_pci_devices'] = (
+            fields.ListOfDictOfNullableStringsField())
+        cls.fields['vfio_lm_source'] = fields.StringField(nullable=True)
+        ovo_base._make_class_properties(cls)
+
+
+CHANGE = LiveMigrateDataPciDevices()

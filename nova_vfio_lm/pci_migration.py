@@ -1,0 +1,114 @@
+"""What moves with a live-migrated server's VFs, and how its XML changes.
+
+The destination claims one VF per device of each live-migratable flavor PCI
+request before anything moves, and describes each pair as a plain dict
+carried in ``LiveMigrateData.vfio_lm_pci_devices``; the source rewrites each
+``<hostdev type='pci'>`` of the guest to the destination VF. The source
+marks its own check data with ``vfio_lm_source`` so that the destination
+can refuse a source that would not understand the mapping.
+"""
+
+from nova_vfio_lm import pci_pools
+from nova_vfio_lm import pci_tags
+
+#: Format of the dicts in ``vfio_lm_pci_devices``; the source writes it in
+#: ``vfio_lm_source`` and the destination checks it.
+DATA_FORMAT = '1'
+
+KEYS = ('source_address', 'dest_address', 'request_id', 'vendor_id',
+        'product_id', 'live_migratable', 'managed')
+
+
+class MappingError(Exception):
+    """The guest has a live-migratable device with no destination VF."""
+
+
+def flavor_requests(instance):
+    if not instance.pci_requests or not instance.pci_requests.requests:
+        return []
+    return [r for r in instance.pci_requests.requests
+            if r.source == r.FLAVOR_ALIAS]
+
+
+def migratable_flavor_requests(instance):
+    """The flavor PCI requests if all are live-migratable, else ``[]``."""
+    requests = flavor_requests(instance)
+    if requests and all(pci_pools.is_live_migratable_request(r)
+                        for r in requests):
+        return requests
+    return []
+
+
+def _flag(device, tag, default):
+    return (device.extra_info or {}).get(tag, default)
+
+
+def pair_devices(requests, source_devices, dest_devices):
+    """One mapping dict per source device of each request.
+
+    Devices of one request are interchangeable (they match the same spec),
+    so they are paired in address order within each request.
+    """
+    mapping = []
+    for request in requests:
+        sources = sorted((d for d in source_devices
+                          if d.request_id == request.request_id),
+                         key=lambda d: d.address)
+        dests = sorted((d for d in dest_devices
+                        if d.request_id == request.request_id),
+                       key=lambda d: d.address)
+        for source, dest in zip(sources, dests):
+            mapping.append({
+                'source_address': source.address,
+                'dest_address': dest.address,
+                'request_id': request.request_id,
+                'vendor_id': dest.vendor_id,
+                'product_id': dest.product_id,
+                'live_migratable': _flag(dest, pci_tags.LIVE_MIGRATABLE,
+                                         pci_tags.FALSE),
+                'managed': _flag(dest, pci_tags.MANAGED, pci_tags.TRUE),
+            })
+    return mapping
+
+
+def _address_of(element):
+    return '%04x:%02x:%02x.%x' % tuple(
+        int(element.get(key), 16)
+        for key in ('domain', 'bus', 'slot', 'function'))
+
+
+def _set_address(element, address):
+    domain, bus, rest = address.split(':')
+    slot, function = rest.split('.')
+    element.set('domain', '0x%s' % domain)
+    element.set('bus', '0x%s' % bus)
+    element.set('slot', '0x%s' % slot)
+    element.set('function', '0x%s' % function)
+
+
+def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
+    """Point each mapped ``<hostdev type='pci'>`` at its destination VF.
+
+    :param xml_doc: the guest XML (lxml element), changed in place.
+    :param mapping: the dicts built by :func:`pair_devices`.
+    :param migratable_addresses: source addresses of the guest's
+        live-migratable devices; each must have a mapping.
+    :raises MappingError: naming a live-migratable address with none.
+    """
+    by_source = {entry['source_address']: entry for entry in mapping}
+    for hostdev in xml_doc.findall("./devices/hostdev[@type='pci']"):
+        address = hostdev.find('./source/address')
+        if address is None:
+            continue
+        source = _address_of(address)
+        entry = by_source.get(source)
+        if entry is None:
+            if source in migratable_addresses:
+                raise MappingError(
+                    'live-migratable PCI device %s has no destination '
+                    'device; refusing to start the migration' % source)
+            continue
+        _set_address(address, entry['dest_address'])
+        hostdev.set('managed', 'no' if entry['managed'] == pci_tags.FALSE
+                    else 'yes')
+    return xml_doc
