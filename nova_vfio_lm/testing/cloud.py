@@ -6,9 +6,13 @@ Nova's fake libvirt. Tests subclass :class:`VfioCloudTestCase`; the demo
 drives the same class outside a test runner.
 """
 
+# Nova's test packages patch eventlet on import; that must come first.
+import nova.tests.functional  # noqa: F401,I100 isort:skip
+
 from importlib import metadata
 import os
 import time
+import urllib.parse
 
 import fixtures
 from lxml import etree
@@ -176,6 +180,54 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         self._use_placement_traits(os_traits)
         # what placement does with its traits when it boots
         trait.ensure_sync(db_api.DbContext())
+
+    def use_live_migration_hypervisor(self, fail=False):
+        """Fake libvirt's migrateToURI3 carries the guest to the destination.
+
+        The destination host defines the domain from the XML the source
+        sent, as libvirt does; :attr:`destination_xmls` keeps each one.
+        With ``fail=True`` the hypervisor fails the migration instead.
+        """
+        self.destination_xmls = []
+
+        def migrateToURI3(domain, dconnuri, params, flags):
+            if fail:
+                raise fakelibvirt.make_libvirtError(
+                    fakelibvirt.libvirtError, 'migration failed',
+                    error_code=fakelibvirt.VIR_ERR_OPERATION_FAILED)
+            host = urllib.parse.urlparse(dconnuri).hostname
+            self.destination_xmls.append(params['destination_xml'])
+            dest = self.computes[host].driver._host.get_connection()
+            dest.createXML(params['destination_xml'], 0)
+            domain.complete_job()
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
+            migrateToURI3))
+
+    def live_migrate(self, server, host=None):
+        """``os-migrateLive`` and wait for the migration to end."""
+        self.api.post_server_action(server['id'], {'os-migrateLive': {
+            'host': host, 'block_migration': 'auto'}})
+        for _ in range(100):  # a bound, not a timing assertion
+            migrations = self.live_migrations(server['id'])
+            if migrations and migrations[0]['status'] in (
+                    'completed', 'error', 'failed', 'cancelled'):
+                break
+            time.sleep(0.1)
+        server = self.api.get_server(server['id'])
+        for _ in range(100):
+            if server['status'] != 'MIGRATING':
+                break
+            time.sleep(0.1)
+            server = self.api.get_server(server['id'])
+        return server, migrations[0] if migrations else None
+
+    def live_migrations(self, server_id):
+        """The server's live migrations, newest first."""
+        return self.api.api_get(
+            '/os-migrations?instance_uuid=%s&migration_type=live-migration'
+            % server_id).body['migrations']
 
     def no_disk_copy(self):
         """Resize and cold migration without copying disk files.
