@@ -3,9 +3,12 @@
 from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
+from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import libvirt_hostdev_managed
+from nova_vfio_lm.changes import libvirt_live_migration_failure_state
 from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
+from nova_vfio_lm.changes import live_migration_rollback_claims
 from nova_vfio_lm.changes import pci_alias_live_migratable
 from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
@@ -23,8 +26,11 @@ ALL = (
     libvirt_hostdev_managed.CHANGE,
     placement_live_migratable_trait.CHANGE,
     placement_pci_request_traits.CHANGE,
+    conductor_live_migration_pci_refusal.CHANGE,
     conductor_live_migration_pci_check.CHANGE,
     live_migrate_data_pci_devices.CHANGE,
     compute_live_migration_pci_claim.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,
+    live_migration_rollback_claims.CHANGE,
+    libvirt_live_migration_failure_state.CHANGE,
 )

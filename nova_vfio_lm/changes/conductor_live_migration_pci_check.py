@@ -3,8 +3,8 @@
 Stock Nova 2024.1/2024.2 refuses every live migration of a server with a
 flavor PCI request ("non-VIF related PCI requests ... are not allowed").
 This change accepts it when every flavor PCI request asks for
-``live_migratable=yes``, and otherwise refuses with a reason naming each
-alias that lacks it. Neutron port requests keep Nova's own checks.
+``live_migratable=yes``. Neutron port requests keep Nova's own checks. The
+refusal of other servers is :mod:`conductor_live_migration_pci_refusal`'s.
 """
 
 from nova_vfio_lm.changes import base
@@ -41,7 +41,7 @@ class ConductorLiveMigrationPciCheck(base.Change):
                 if not flavor:
                     return original(self, src_host, dest_host)
                 reason = refusal(self.instance)
-                if reason:
+                if reason:  # refused before scheduling already; kept safe
                     raise exception.MigrationPreCheckError(reason=reason)
                 neutron = [r for r in self.instance.pci_requests.requests
                            if r not in flavor]

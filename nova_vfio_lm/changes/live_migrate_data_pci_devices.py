@@ -15,6 +15,24 @@ from nova_vfio_lm.changes import base
 FIELDS = ('vfio_lm_pci_devices', 'vfio_lm_source')
 
 
+def add_fields(new_fields):
+    """Add fields to ``LibvirtLiveMigrateData`` once, as registered ones.
+
+    :param new_fields: ``{name: oslo.versionedobjects field}``.
+    """
+    from nova.objects import migrate_data
+    from oslo_versionedobjects import base as ovo_base
+
+    cls = migrate_data.LibvirtLiveMigrateData
+    missing = {name: field for name, field in new_fields.items()
+               if name not in cls.fields}
+    if not missing:
+        return
+    cls.fields = dict(cls.fields, **missing)
+    # give the new fields the typed properties registration gives the rest
+    ovo_base._make_class_properties(cls)
+
+
 class LiveMigrateDataPciDevices(base.Change):
     name = 'live_migrate_data_pci_devices'
     summary = 'LibvirtLiveMigrateData carries vfio_lm_pci_devices'
@@ -22,17 +40,11 @@ class LiveMigrateDataPciDevices(base.Change):
 
     def _apply(self):
         from nova.objects import fields
-        from nova.objects import migrate_data
-        from oslo_versionedobjects import base as ovo_base
 
-        cls = migrate_data.LibvirtLiveMigrateData
-        if all(name in cls.fields for name in FIELDS):
-            return
-        cls.fields = dict(cls.fields)
-        cls.fields['vfio_lm_pci_devices'] = (
-            fields.ListOfDictOfNullableStringsField())
-        cls.fields['vfio_lm_source'] = fields.StringField(nullable=True)
-        ovo_base._make_class_properties(cls)
+        add_fields({
+            'vfio_lm_pci_devices': fields.ListOfDictOfNullableStringsField(),
+            'vfio_lm_source': fields.StringField(nullable=True),
+        })
 
 
 CHANGE = LiveMigrateDataPciDevices()

@@ -1,0 +1,39 @@
+"""Refuse, before scheduling, live migration of non-migratable flavor VFs.
+
+Nova checks flavor PCI requests only after the scheduler has picked a
+destination; a refusal there makes the conductor try every other host and
+end in a bare ``NoValidHost``, and Nova 2025.1+'s own reason ("does not
+explicitly request live-migratable devices") names nothing. This change,
+on every series, refuses at the first pre-check with a
+``MigrationPreCheckError`` naming each alias that lacks
+``live_migratable=yes`` and the fix (a resize to a flavor whose aliases
+have it), before any host is tried or any allocation moved.
+"""
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import conductor_live_migration_pci_check as check
+
+
+class ConductorLiveMigrationPciRefusal(base.Change):
+    name = 'conductor_live_migration_pci_refusal'
+    summary = ('live migration of non-migratable flavor VFs refused before '
+               'scheduling, naming the alias')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.conductor.tasks import live_migrate
+        from nova import exception
+
+        def make(original):
+            def _check_instance_is_active(self):
+                original(self)
+                reason = check.refusal(self.instance)
+                if reason:
+                    raise exception.MigrationPreCheckError(reason=reason)
+            return _check_instance_is_active
+
+        base.wrap(live_migrate.LiveMigrationTask, '_check_instance_is_active',
+                  make)
+
+
+CHANGE = ConductorLiveMigrationPciRefusal()

@@ -1,0 +1,60 @@
+"""Keep a server ACTIVE on its source when its rolled-back migration fails.
+
+When the hypervisor fails a live migration, the libvirt driver's monitor
+rolls it back (the server stays running on the source with its devices).
+Nova 2025.1+'s driver then re-raises the failure from its migration thread,
+and the compute manager puts the already rolled-back server into ERROR. For
+migrations that carry PCI device mappings, this change, on every series,
+logs that failure instead once the rollback has run, so the server stays
+ACTIVE on the source; a failure before any rollback still raises.
+"""
+
+from oslo_log import log as logging
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import live_migration_rollback_claims as claims
+
+LOG = logging.getLogger(__name__)
+
+
+class LibvirtLiveMigrationFailureState(base.Change):
+    name = 'libvirt_live_migration_failure_state'
+    summary = ('a rolled-back failed migration with PCI mappings leaves the '
+               'server ACTIVE, not ERROR')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.virt.libvirt import driver
+
+        def make(original):
+            def live_migration(self, context, instance, dest, post_method,
+                               recover_method, block_migration=False,
+                               migrate_data=None):
+                if not claims.carries_pci_mapping(migrate_data):
+                    return original(self, context, instance, dest,
+                                    post_method, recover_method,
+                                    block_migration, migrate_data)
+                rolled_back = []
+
+                def recover(*args, **kwargs):
+                    rolled_back.append(True)
+                    return recover_method(*args, **kwargs)
+
+                try:
+                    return original(self, context, instance, dest,
+                                    post_method, recover, block_migration,
+                                    migrate_data)
+                except Exception:
+                    if not rolled_back:
+                        raise
+                    LOG.warning('Live migration to %(dest)s failed and was '
+                                'rolled back; the server keeps running here '
+                                'with its PCI devices.', {'dest': dest},
+                                instance=instance, exc_info=True)
+                    return None
+            return live_migration
+
+        base.wrap(driver.LibvirtDriver, 'live_migration', make)
+
+
+CHANGE = LibvirtLiveMigrationFailureState()

@@ -1,0 +1,87 @@
+"""Free the destination's PCI claims whenever a live migration rolls back.
+
+Stock Nova asks the destination to roll back a failed live migration only
+when the destination has something to clean up (for example no shared
+instance storage); otherwise the VFs claimed there stay claimed until a
+periodic task notices, and may block the next migration. Nova 2025.1+ does
+the same. This change, on every series, has the source send the rollback
+anyway when the migration carried PCI device mappings, flagged so that the
+destination frees its PCI claims for the server and does nothing else (so
+shared instance files are never touched); the flag is a field the change
+adds to ``LibvirtLiveMigrateData``.
+"""
+
+from oslo_log import log as logging
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import live_migrate_data_pci_devices
+
+LOG = logging.getLogger(__name__)
+
+
+def carries_pci_mapping(migrate_data):
+    if migrate_data is None:
+        return False
+    for field in ('vfio_lm_pci_devices', 'pci_dev_map_src_dst'):
+        if field in migrate_data.fields and field in migrate_data and (
+                getattr(migrate_data, field)):
+            return True
+    return False
+
+
+class LiveMigrationRollbackClaims(base.Change):
+    name = 'live_migration_rollback_claims'
+    summary = ('destination PCI claims freed on every live migration '
+               'rollback, shared storage included')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.compute import manager
+        from nova.objects import fields
+
+        live_migrate_data_pci_devices.add_fields({
+            'vfio_lm_release_claims_only': fields.BooleanField(default=False),
+        })
+
+        def make_source(original):
+            def _rollback_live_migration(self, context, instance, dest,
+                                         migrate_data=None, *args, **kwargs):
+                release = False
+                if carries_pci_mapping(migrate_data):
+                    do_cleanup, _destroy = self._live_migration_cleanup_flags(
+                        migrate_data, migr_ctxt=instance.migration_context)
+                    release = not do_cleanup
+                result = original(self, context, instance, dest,
+                                  migrate_data, *args, **kwargs)
+                if release:
+                    request = migrate_data.obj_clone()
+                    request.vfio_lm_release_claims_only = True
+                    self.compute_rpcapi.rollback_live_migration_at_destination(
+                        context, instance, dest, destroy_disks=False,
+                        migrate_data=request)
+                return result
+            return _rollback_live_migration
+
+        def make_dest(original):
+            def rollback_live_migration_at_destination(
+                    self, context, instance, destroy_disks, migrate_data):
+                if (migrate_data is not None and
+                        'vfio_lm_release_claims_only' in migrate_data and
+                        migrate_data.vfio_lm_release_claims_only):
+                    LOG.info('Live migration rolled back: freeing the PCI '
+                             'devices claimed on this host',
+                             instance=instance)
+                    self.rt.free_pci_device_claims_for_instance(
+                        context, instance)
+                    return None
+                return original(self, context, instance, destroy_disks,
+                                migrate_data)
+            return rollback_live_migration_at_destination
+
+        base.wrap(manager.ComputeManager, '_rollback_live_migration',
+                  make_source)
+        base.wrap(manager.ComputeManager,
+                  'rollback_live_migration_at_destination', make_dest)
+
+
+CHANGE = LiveMigrationRollbackClaims()
