@@ -192,6 +192,7 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
 
         def migrateToURI3(domain, dconnuri, params, flags):
             if fail:
+                domain.fail_job()
                 raise fakelibvirt.make_libvirtError(
                     fakelibvirt.libvirtError, 'migration failed',
                     error_code=fakelibvirt.VIR_ERR_OPERATION_FAILED)
@@ -206,9 +207,21 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             migrateToURI3))
 
     def live_migrate(self, server, host=None):
-        """``os-migrateLive`` and wait for the migration to end."""
-        self.api.post_server_action(server['id'], {'os-migrateLive': {
-            'host': host, 'block_migration': 'auto'}})
+        """``os-migrateLive`` and wait for the migration to end.
+
+        :returns: the server, its newest live migration (or ``None``) and
+            the API's error text (Nova's functional framework runs the
+            conductor within the API request, so a refused migration comes
+            back as an API error here; a real nova-api answers 202).
+        """
+        from nova.tests.functional.api import client
+
+        self.api_error = None
+        try:
+            self.api.post_server_action(server['id'], {'os-migrateLive': {
+                'host': host, 'block_migration': 'auto'}})
+        except client.OpenStackApiException as exc:
+            self.api_error = exc.response.text
         for _ in range(100):  # a bound, not a timing assertion
             migrations = self.live_migrations(server['id'])
             if migrations and migrations[0]['status'] in (
@@ -222,6 +235,19 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             time.sleep(0.1)
             server = self.api.get_server(server['id'])
         return server, migrations[0] if migrations else None
+
+    def wait_for_claims_released(self, hostname):
+        """Wait for the (asynchronous) release of the host's PCI claims.
+
+        :returns: the addresses still claimed when the wait gave up.
+        """
+        for _ in range(100):  # a bound, not a timing assertion
+            claimed = [d.address for d in self.pci_devices(hostname)
+                       if d.status == 'claimed']
+            if not claimed:
+                break
+            time.sleep(0.1)
+        return claimed
 
     def live_migrations(self, server_id):
         """The server's live migrations, newest first."""

@@ -2,19 +2,24 @@
 
 from nova_vfio_lm.testing import cloud
 
+MIGRATABLE_VFS = [cloud.vf_address(f) for f in (1, 2, 3)]
+
 
 class _LiveMigrationCloud(cloud.VfioCloudTestCase):
-    """Two computes with 4 live-migratable, unmanaged VFs each."""
+    """Two computes: VF 1-3 live-migratable and unmanaged, VF 4 not."""
 
-    PCI_DEVICE_SPEC = [cloud.device_spec(live_migratable='yes',
-                                         managed='no')]
+    PCI_DEVICE_SPEC = [
+        cloud.device_spec(address, live_migratable='yes', managed='no')
+        for address in MIGRATABLE_VFS] + [
+        cloud.device_spec(cloud.vf_address(4), live_migratable='no')]
     PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes'),
                  cloud.alias('pinned-vf', live_migratable='no'),
                  cloud.alias('any-vf')]
+    HYPERVISOR_FAILS = False
 
     def setUp(self):
         super().setUp()
-        self.use_live_migration_hypervisor()
+        self.use_live_migration_hypervisor(fail=self.HYPERVISOR_FAILS)
         self.start_sriov_compute('compute1')
         self.start_sriov_compute('compute2')
 
@@ -28,6 +33,34 @@ class _LiveMigrationCloud(cloud.VfioCloudTestCase):
     def device_addresses(self, server_id, status='allocated'):
         return sorted(d.address for d in self.server_pci_devices(server_id)
                       if d.status == status)
+
+    def live_migration_events(self, server_id):
+        """What the instance action of the last live migration recorded."""
+        actions = self.api.api_get(
+            '/servers/%s/os-instance-actions' % server_id
+        ).body['instanceActions']
+        [action] = [a for a in actions if a['action'] == 'live-migration']
+        action = self.api.api_get('/servers/%s/os-instance-actions/%s' % (
+            server_id, action['request_id'])).body['instanceAction']
+        return '\n'.join('%s %s %s %s' % (
+            event['event'], event.get('result'), event.get('details'),
+            event.get('traceback')) for event in action['events'])
+
+    def assert_untouched_on_source(self, server, source_vfs, dest_counts):
+        """Still ACTIVE on compute1 with its VFs; nothing left claimed."""
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(source_vfs, self.device_addresses(server['id']))
+        self.assertEqual(
+            [], self.device_addresses(server['id'], status='claimed'))
+        managed = 'no' if source_vfs[0] in MIGRATABLE_VFS else 'yes'
+        self.assertEqual([(vf, managed) for vf in source_vfs],
+                         sorted(self.guest_hostdevs('compute1',
+                                                    server['id'])))
+        self.assertEqual(dest_counts, self.pci_counts('compute2'))
+        self.assertEqual([], self.destination_xmls)
 
 
 class LiveMigrationTest(_LiveMigrationCloud):
@@ -50,5 +83,67 @@ class LiveMigrationTest(_LiveMigrationCloud):
         self.assertEqual([(dest_vf, 'no')],
                          self.guest_hostdevs('compute2', server['id']))
         self.assertEqual(1, len(self.destination_xmls))
-        self.assertNotIn(source_vf, self.domain_xml(
-            'compute2', server['id']).replace(dest_vf, '-'))
+
+    def test_live_migrate_three_vfs_from_one_request_maps_all(self):
+        server = self.boot_on('compute1', count=3)
+        self.assertEqual(MIGRATABLE_VFS, self.device_addresses(server['id']))
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 1), self.pci_counts('compute2'))
+        self.assertEqual(MIGRATABLE_VFS, self.device_addresses(server['id']))
+        self.assertEqual([(vf, 'no') for vf in MIGRATABLE_VFS],
+                         sorted(self.guest_hostdevs('compute2',
+                                                    server['id'])))
+
+    def test_alias_without_live_migratable_is_refused_naming_it(self):
+        server = self.boot_on('compute1', alias_name='any-vf')
+        vfs = self.device_addresses(server['id'])
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('error', migration['status'])
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        # refused before any host was tried, naming the alias
+        self.assertIn('PCI alias(es) any-vf of this server do not ask for '
+                      'live-migratable devices',
+                      self.live_migration_events(server['id']))
+
+    def test_alias_saying_no_is_refused(self):
+        server = self.boot_on('compute1', alias_name='pinned-vf')
+        self.assertEqual([cloud.vf_address(4)],
+                         self.device_addresses(server['id']))
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('error', migration['status'])
+        self.assert_untouched_on_source(
+            server, [cloud.vf_address(4)], (4, 4))
+
+    def test_destination_without_free_migratable_vf_is_refused(self):
+        self.boot_on('compute2', count=3)
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('error', migration['status'])
+        self.assert_untouched_on_source(server, vfs, (4, 1))
+
+
+class HypervisorFailureTest(_LiveMigrationCloud):
+
+    HYPERVISOR_FAILS = True
+
+    def test_failed_migration_leaves_server_on_source_and_frees_claims(self):
+        server = self.boot_on('compute1', count=2)
+        vfs = self.device_addresses(server['id'])
+
+        server, migration = self.live_migrate(server)
+
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        self.assert_nothing_claimed('compute2')
