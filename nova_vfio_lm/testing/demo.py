@@ -3,7 +3,8 @@
 Starts Nova's API, conductor, scheduler and placement, two fake-libvirt
 computes with one SR-IOV PF and four VFs each (VF 1-2 live-migratable and
 bound to their variant driver, VF 3-4 not), defines a live-migratable alias
-and flavor, boots a server and shows what it got.
+and flavor, boots a server, shows what it got, live-migrates it and shows
+the source to destination VF mapping.
 """
 
 import os
@@ -85,6 +86,7 @@ def main(verbose=False, out=sys.stdout):
 
 
 def _run(demo, steps):
+    demo.use_live_migration_hypervisor()
     steps.step('Start two fake-libvirt computes, 1 PF + 4 VFs each')
     steps.say('[pci]device_spec:')
     for spec in demo.PCI_DEVICE_SPEC:
@@ -122,6 +124,26 @@ def _run(demo, steps):
     for address, managed in demo.guest_hostdevs(host, server['id']):
         steps.say("guest XML: <hostdev type='pci' managed='%s'> source %s"
                   % (managed, address))
+    for name in HOSTS:
+        total, free = demo.pci_counts(name)
+        steps.say('%s: %d VFs, %d free' % (name, total, free))
+    steps.done()
+
+    source_vfs = {d.request_id: d.address
+                  for d in demo.server_pci_devices(server['id'])}
+
+    steps.step('Live-migrate the server (os-migrateLive, scheduler picks)')
+    server, migration = demo.live_migrate(server)
+    dest = server['OS-EXT-SRV-ATTR:host']
+    steps.say('migration %s: %s; server %s on %s' % (
+        migration['id'], migration['status'], server['status'], dest))
+    for device in demo.server_pci_devices(server['id']):
+        steps.say('VF %s on %s -> %s on %s (%s)' % (
+            source_vfs.get(device.request_id, '?'), host, device.address,
+            dest, device.status))
+    for address, managed in demo.guest_hostdevs(dest, server['id']):
+        steps.say("destination guest XML: <hostdev type='pci' "
+                  "managed='%s'> source %s" % (managed, address))
     for name in HOSTS:
         total, free = demo.pci_counts(name)
         steps.say('%s: %d VFs, %d free' % (name, total, free))
