@@ -7,6 +7,7 @@ from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
 from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
+from nova_vfio_lm.changes import libvirt_version_requirements
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm.changes import live_migration_rollback_claims
 from nova_vfio_lm.changes import pci_alias_live_migratable
@@ -24,6 +25,7 @@ ALL = (
     api_alias_check_at_start.CHANGE,
     pci_stats_live_migratable.CHANGE,
     libvirt_hostdev_managed.CHANGE,
+    libvirt_version_requirements.CHANGE,
     placement_live_migratable_trait.CHANGE,
     placement_pci_request_traits.CHANGE,
     conductor_live_migration_pci_refusal.CHANGE,

@@ -90,3 +90,30 @@ class DeviceSpecTagRemovedTest(cloud.VfioCloudTestCase):
         self.assertEqual({(None, None)}, after)
         self.assertEqual([None], [p.get('live_migratable')
                                   for p in self.pci_pools('compute1')])
+
+
+class HypervisorVersionTest(cloud.VfioCloudTestCase):
+    """live_migratable=yes needs libvirt >= 10.0.0 and QEMU >= 8.2.2."""
+
+    PCI_DEVICE_SPEC = [cloud.device_spec(live_migratable='yes')]
+
+    def test_old_libvirt_stops_compute_naming_versions(self):
+        exc = self.assertRaises(
+            exception.InvalidConfiguration, self.start_sriov_compute,
+            'compute1', libvirt_version=(9, 0, 0))
+        self.assertIn('live_migratable', str(exc))
+        self.assertIn('libvirt >= 10.0.0 and QEMU >= 8.2.2', str(exc))
+        self.assertIn('this host has libvirt 9.0.0 and QEMU 8.2.2', str(exc))
+
+    def test_old_qemu_stops_compute(self):
+        self.assertRaises(
+            exception.InvalidConfiguration, self.start_sriov_compute,
+            'compute1', qemu_version=(8, 2, 1))
+
+    def test_declaring_no_needs_nothing(self):
+        # stock Nova 2025.1+ refuses this host too; the plugin does not
+        self.flags(device_spec=[cloud.device_spec(live_migratable='no')],
+                   group='pci')
+        self.start_sriov_compute('compute1', libvirt_version=(9, 0, 0),
+                                 qemu_version=(8, 0, 0))
+        self.assertEqual((4, 4), self.pci_counts('compute1'))

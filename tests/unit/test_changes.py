@@ -63,3 +63,14 @@ class ChangeTest(testtools.TestCase):
             self.assertFalse(
                 any(major >= series.FIRST_NATIVE_MAJOR
                     for major in change.series), change.name)
+
+
+class VersionRequirementTest(testtools.TestCase):
+
+    def test_message_names_found_and_required_versions(self):
+        from nova_vfio_lm.changes import libvirt_version_requirements as req
+        self.assertIsNone(req.requirement_error(True, (10, 0, 0), (8, 2, 2)))
+        self.assertIsNone(req.requirement_error(False, (8, 0, 0), (7, 0, 0)))
+        message = req.requirement_error(True, (10, 0, 0), (8, 2, 1))
+        self.assertIn('QEMU >= 8.2.2', message)
+        self.assertIn('QEMU 8.2.1', message)
