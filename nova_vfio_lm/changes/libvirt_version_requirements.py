@@ -45,8 +45,8 @@ class LibvirtVersionRequirements(base.Change):
     series = base.EVERY_SERIES
 
     def _apply(self):
-        from nova import exception
         import nova.conf
+        from nova import exception
         from nova.pci import whitelist
         from nova.virt.libvirt import driver
 
