@@ -7,6 +7,7 @@ from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
 from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
+from nova_vfio_lm.changes import libvirt_live_migration_no_post_copy
 from nova_vfio_lm.changes import libvirt_version_requirements
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm.changes import live_migration_rollback_claims
@@ -35,4 +36,5 @@ ALL = (
     libvirt_live_migration_hostdev_xml.CHANGE,
     live_migration_rollback_claims.CHANGE,
     libvirt_live_migration_failure_state.CHANGE,
+    libvirt_live_migration_no_post_copy.CHANGE,
 )

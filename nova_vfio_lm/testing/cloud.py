@@ -189,8 +189,10 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         With ``fail=True`` the hypervisor fails the migration instead.
         """
         self.destination_xmls = []
+        self.migration_flags = []
 
         def migrateToURI3(domain, dconnuri, params, flags):
+            self.migration_flags.append(flags)
             if fail:
                 domain.fail_job()
                 raise fakelibvirt.make_libvirtError(

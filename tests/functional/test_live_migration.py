@@ -147,3 +147,26 @@ class HypervisorFailureTest(_LiveMigrationCloud):
         self.assertIn(migration['status'], ('error', 'failed'))
         self.assert_untouched_on_source(server, vfs, (4, 4))
         self.assert_nothing_claimed('compute2')
+
+
+class PostCopyTest(_LiveMigrationCloud):
+    """``[libvirt] live_migration_permit_post_copy`` is on."""
+
+    def setUp(self):
+        # read by the libvirt driver when each compute starts
+        self.flags(live_migration_permit_post_copy=True, group='libvirt')
+        super().setUp()
+
+    def test_no_post_copy_for_vf_state_but_kept_for_others(self):
+        from nova.tests.fixtures import libvirt as fakelibvirt
+        postcopy = fakelibvirt.VIR_MIGRATE_POSTCOPY
+
+        plain = self._create_server(networks='none', host='compute1')
+        _plain, migration = self.live_migrate(plain)
+        self.assertEqual('completed', migration['status'])
+        self.assertTrue(self.migration_flags[-1] & postcopy)
+
+        server = self.boot_on('compute1')
+        server, migration = self.live_migrate(server)
+        self.assertEqual('completed', migration['status'])
+        self.assertFalse(self.migration_flags[-1] & postcopy)
