@@ -15,6 +15,7 @@ from oslo_log import log as logging
 
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
+from nova_vfio_lm import pci_pools
 
 LOG = logging.getLogger(__name__)
 
@@ -100,8 +101,8 @@ class ComputeLiveMigrationPciClaim(base.Change):
                     others = [r for r in self._pci_requests.requests
                               if r.source != r.NEUTRON_PORT]
                     if others and all(
-                            r in pci_migration.migratable_flavor_requests(
-                                self.instance) for r in others):
+                            pci_pools.is_live_migratable_request(r)
+                            for r in others):
                         # claimed by the destination pre-check, like ports
                         return None
                 return original(self)

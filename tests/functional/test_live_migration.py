@@ -1,5 +1,8 @@
 """Live migration of servers with flavor-based live-migratable VFs."""
 
+import fixtures
+from nova import exception
+
 from nova_vfio_lm.testing import cloud
 
 MIGRATABLE_VFS = [cloud.vf_address(f) for f in (1, 2, 3)]
@@ -170,3 +173,65 @@ class PostCopyTest(_LiveMigrationCloud):
         server, migration = self.live_migrate(server)
         self.assertEqual('completed', migration['status'])
         self.assertFalse(self.migration_flags[-1] & postcopy)
+
+
+class PreLiveMigrationFailureTest(_LiveMigrationCloud):
+
+    def test_failure_on_destination_frees_claims(self):
+        # the destination host fails to prepare (e.g. a disk or network
+        # error); there is no real stand-in for that on the fake host
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.pre_live_migration',
+            side_effect=exception.NovaException('destination not ready')))
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+
+        server, migration = self.live_migrate(server)
+
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+
+
+class SourceWithoutPluginTest(_LiveMigrationCloud):
+
+    def test_destination_refuses_a_source_that_cannot_map(self):
+        if cloud.NOVA_SERIES.native:
+            self.skipTest('Nova 2025.1+ carries its own device mapping')
+        # the source answers the pre-check as stock Nova does
+        from nova.compute import manager
+        stock = manager.ComputeManager.check_can_live_migrate_source
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.manager.ComputeManager.'
+            'check_can_live_migrate_source',
+            getattr(stock, '_nova_vfio_lm_original', stock)))
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assertEqual('error', migration['status'])
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        if not cloud.NOVA_SERIES.native:
+            # the conductor logs each refused host, then tries others
+            self.assertIn('source compute compute1 does not run '
+                          'nova-vfio-lm', self.stdlog.logger.output)
+
+
+class DedicatedCpuTest(_LiveMigrationCloud):
+
+    def test_live_migrate_pinned_server_with_vf(self):
+        flavor_id = self._create_flavor(vcpu=2, extra_spec={
+            'hw:cpu_policy': 'dedicated',
+            'pci_passthrough:alias': 'lm-vf:1'})
+        server = self._create_server(flavor_id=flavor_id, networks='none',
+                                     host='compute1')
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+        [dest_vf] = self.device_addresses(server['id'])
+        self.assertEqual([(dest_vf, 'no')],
+                         self.guest_hostdevs('compute2', server['id']))
