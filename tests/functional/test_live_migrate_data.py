@@ -1,0 +1,50 @@
+"""The fields the plugin adds to ``LibvirtLiveMigrateData``, pinned."""
+
+import nova_vfio_lm
+from nova_vfio_lm.testing import cloud
+
+#: Changing a field's name or type changes the data on the wire between
+#: computes: bump DATA_FORMAT in nova_vfio_lm.pci_migration and update this.
+PINNED = {
+    'vfio_lm_pci_devices': 'ListOfDictOfNullableStringsField(False)',
+    'vfio_lm_source': 'StringField(True)',
+    'vfio_lm_release_claims_only': 'BooleanField(False)',
+}
+
+
+def _describe(field):
+    return '%s(%s)' % (type(field).__name__, field.nullable)
+
+
+class LiveMigrateDataFieldsTest(cloud.VfioCloudTestCase):
+
+    def setUp(self):
+        super().setUp()
+        nova_vfio_lm.activate()
+        from nova.objects import migrate_data
+        self.cls = migrate_data.LibvirtLiveMigrateData
+
+    def test_added_fields_are_pinned(self):
+        added = {name: _describe(field)
+                 for name, field in self.cls.fields.items()
+                 if name.startswith('vfio_lm_')}
+        expected = dict(PINNED)
+        if cloud.NOVA_SERIES.native:
+            # Nova 2025.1+ carries its own mapping (pci_dev_map_src_dst)
+            for name in ('vfio_lm_pci_devices', 'vfio_lm_source'):
+                del expected[name]
+        self.assertEqual(expected, added)
+
+    def test_fields_survive_serialisation_and_older_versions(self):
+        data = self.cls(vfio_lm_release_claims_only=True)
+        if not cloud.NOVA_SERIES.native:
+            data.vfio_lm_source = '1'
+            data.vfio_lm_pci_devices = [{'source_address': '0000:81:00.1',
+                                         'dest_address': '0000:81:00.2'}]
+        for version in (None, '1.11'):
+            primitive = data.obj_to_primitive(target_version=version)
+            copy = self.cls.obj_from_primitive(primitive)
+            self.assertTrue(copy.vfio_lm_release_claims_only)
+            if not cloud.NOVA_SERIES.native:
+                self.assertEqual('0000:81:00.2',
+                                 copy.vfio_lm_pci_devices[0]['dest_address'])
