@@ -93,6 +93,19 @@ def device_spec(address=None, **tags):
     return jsonutils.dumps(spec)
 
 
+def split_device_specs(migratable, others):
+    """``[pci]device_spec`` making some VFs migratable and the rest not.
+
+    :param migratable: VF numbers tagged ``live_migratable=yes`` and
+        ``managed=no`` (bound to their variant driver).
+    :param others: VF numbers tagged ``live_migratable=no``.
+    """
+    return ([device_spec(vf_address(vf), live_migratable='yes', managed='no')
+             for vf in migratable] +
+            [device_spec(vf_address(vf), live_migratable='no')
+             for vf in others])
+
+
 def alias(name, **keys):
     """One ``[pci]alias`` entry for fake libvirt's VFs (JSON)."""
     from oslo_serialization import jsonutils

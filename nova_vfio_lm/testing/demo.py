@@ -17,14 +17,7 @@ HOSTS = ('compute1', 'compute2')
 
 
 class DemoCloud(cloud.VfioCloudTestCase):
-    PCI_DEVICE_SPEC = [
-        cloud.device_spec(cloud.vf_address(1), live_migratable='yes',
-                          managed='no'),
-        cloud.device_spec(cloud.vf_address(2), live_migratable='yes',
-                          managed='no'),
-        cloud.device_spec(cloud.vf_address(3), live_migratable='no'),
-        cloud.device_spec(cloud.vf_address(4), live_migratable='no'),
-    ]
+    PCI_DEVICE_SPEC = cloud.split_device_specs((1, 2), (3, 4))
     PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes')]
 
     def runTest(self):

@@ -12,14 +12,7 @@ SPEC_BASE = {'vendor_id': cloud.VENDOR_ID, 'product_id': cloud.VF_PRODUCT_ID,
 class AliasLiveMigratableTest(cloud.VfioCloudTestCase):
     """VF 1-2: live-migratable and unmanaged; VF 3-4: not migratable."""
 
-    PCI_DEVICE_SPEC = [
-        cloud.device_spec(cloud.vf_address(1), live_migratable='yes',
-                          managed='no'),
-        cloud.device_spec(cloud.vf_address(2), live_migratable='yes',
-                          managed='no'),
-        cloud.device_spec(cloud.vf_address(3), live_migratable='no'),
-        cloud.device_spec(cloud.vf_address(4), live_migratable='no'),
-    ]
+    PCI_DEVICE_SPEC = cloud.split_device_specs((1, 2), (3, 4))
     PCI_ALIAS = [
         cloud.alias('lm-vf', live_migratable='Yes'),
         cloud.alias('pinned-vf', live_migratable='0'),

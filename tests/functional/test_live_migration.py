@@ -11,10 +11,7 @@ MIGRATABLE_VFS = [cloud.vf_address(f) for f in (1, 2, 3)]
 class _LiveMigrationCloud(cloud.VfioCloudTestCase):
     """Two computes: VF 1-3 live-migratable and unmanaged, VF 4 not."""
 
-    PCI_DEVICE_SPEC = [
-        cloud.device_spec(address, live_migratable='yes', managed='no')
-        for address in MIGRATABLE_VFS] + [
-        cloud.device_spec(cloud.vf_address(4), live_migratable='no')]
+    PCI_DEVICE_SPEC = cloud.split_device_specs((1, 2, 3), (4,))
     PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes'),
                  cloud.alias('pinned-vf', live_migratable='no'),
                  cloud.alias('any-vf')]
