@@ -39,6 +39,33 @@ def migratable_flavor_requests(instance):
     return []
 
 
+def refusal(instance):
+    """Why the flavor PCI requests block live migration, or ``None``."""
+    blocking = sorted({
+        request.alias_name or request.request_id
+        for request in flavor_requests(instance)
+        if not pci_pools.is_live_migratable_request(request)})
+    if not blocking:
+        return None
+    return ('PCI alias(es) %s of this server do not ask for live-migratable '
+            'devices (live_migratable=yes in [pci]alias); resize to a flavor '
+            'whose aliases do, to live-migrate it' % ', '.join(blocking))
+
+
+def carries_pci_mapping(migrate_data):
+    """Whether a live migration moves PCI devices with their state.
+
+    True for the plugin's mapping and for Nova 2025.1+'s own.
+    """
+    if migrate_data is None:
+        return False
+    for field in ('vfio_lm_pci_devices', 'pci_dev_map_src_dst'):
+        if field in migrate_data.fields and field in migrate_data and (
+                getattr(migrate_data, field)):
+            return True
+    return False
+
+
 def _flag(device, tag, default):
     return (device.extra_info or {}).get(tag, default)
 

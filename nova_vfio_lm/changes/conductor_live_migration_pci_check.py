@@ -9,20 +9,6 @@ refusal of other servers is :mod:`conductor_live_migration_pci_refusal`'s.
 
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
-from nova_vfio_lm import pci_pools
-
-
-def refusal(instance):
-    """Why the flavor PCI requests block live migration, or ``None``."""
-    blocking = sorted({
-        request.alias_name or request.request_id
-        for request in pci_migration.flavor_requests(instance)
-        if not pci_pools.is_live_migratable_request(request)})
-    if not blocking:
-        return None
-    return ('PCI alias(es) %s of this server do not ask for live-migratable '
-            'devices (live_migratable=yes in [pci]alias); resize to a flavor '
-            'whose aliases do, to live-migrate it' % ', '.join(blocking))
 
 
 class ConductorLiveMigrationPciCheck(base.Change):
@@ -40,7 +26,7 @@ class ConductorLiveMigrationPciCheck(base.Change):
                 flavor = pci_migration.flavor_requests(self.instance)
                 if not flavor:
                     return original(self, src_host, dest_host)
-                reason = refusal(self.instance)
+                reason = pci_migration.refusal(self.instance)
                 if reason:  # refused before scheduling already; kept safe
                     raise exception.MigrationPreCheckError(reason=reason)
                 neutron = [r for r in self.instance.pci_requests.requests

@@ -11,7 +11,7 @@ have it), before any host is tried or any allocation moved.
 """
 
 from nova_vfio_lm.changes import base
-from nova_vfio_lm.changes import conductor_live_migration_pci_check as check
+from nova_vfio_lm import pci_migration
 
 
 class ConductorLiveMigrationPciRefusal(base.Change):
@@ -27,7 +27,7 @@ class ConductorLiveMigrationPciRefusal(base.Change):
         def make(original):
             def _check_instance_is_active(self):
                 original(self)
-                reason = check.refusal(self.instance)
+                reason = pci_migration.refusal(self.instance)
                 if reason:
                     raise exception.MigrationPreCheckError(reason=reason)
             return _check_instance_is_active

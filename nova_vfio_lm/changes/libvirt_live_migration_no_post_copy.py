@@ -14,7 +14,7 @@ import threading
 from oslo_log import log as logging
 
 from nova_vfio_lm.changes import base
-from nova_vfio_lm.changes import live_migration_rollback_claims as claims
+from nova_vfio_lm import pci_migration
 
 LOG = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class LibvirtLiveMigrationNoPostCopy(base.Change):
             def _live_migration(self, context, instance, dest, post_method,
                                 recover_method, block_migration,
                                 migrate_data):
-                if not claims.carries_pci_mapping(migrate_data):
+                if not pci_migration.carries_pci_mapping(migrate_data):
                     return original(self, context, instance, dest,
                                     post_method, recover_method,
                                     block_migration, migrate_data)

@@ -15,18 +15,9 @@ from oslo_log import log as logging
 
 from nova_vfio_lm.changes import base
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
+from nova_vfio_lm import pci_migration
 
 LOG = logging.getLogger(__name__)
-
-
-def carries_pci_mapping(migrate_data):
-    if migrate_data is None:
-        return False
-    for field in ('vfio_lm_pci_devices', 'pci_dev_map_src_dst'):
-        if field in migrate_data.fields and field in migrate_data and (
-                getattr(migrate_data, field)):
-            return True
-    return False
 
 
 class LiveMigrationRollbackClaims(base.Change):
@@ -47,7 +38,7 @@ class LiveMigrationRollbackClaims(base.Change):
             def _rollback_live_migration(self, context, instance, dest,
                                          migrate_data=None, *args, **kwargs):
                 release = False
-                if carries_pci_mapping(migrate_data):
+                if pci_migration.carries_pci_mapping(migrate_data):
                     do_cleanup, _destroy = self._live_migration_cleanup_flags(
                         migrate_data, migr_ctxt=instance.migration_context)
                     release = not do_cleanup
