@@ -45,14 +45,14 @@ class LibvirtLiveMigrationHostdevXml(base.Change):
                                       *args, **kwargs):
                 xml = original(instance, guest, migrate_data, *args,
                                **kwargs)
+                doc = etree.fromstring(xml)
+                if doc.find("./devices/hostdev[@type='pci']") is None:
+                    return xml  # most guests: nothing to map, no DB query
                 mapping = (migrate_data.vfio_lm_pci_devices
                            if 'vfio_lm_pci_devices' in migrate_data else [])
-                addresses = migratable_source_addresses(instance)
-                if not mapping and not addresses:
-                    return xml
                 try:
                     doc = pci_migration.rewrite_hostdevs(
-                        etree.fromstring(xml), mapping, addresses)
+                        doc, mapping, migratable_source_addresses(instance))
                 except pci_migration.MappingError as exc:
                     raise exception.MigrationError(reason=str(exc))
                 return etree.tostring(doc, encoding='unicode')
