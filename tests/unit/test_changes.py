@@ -74,3 +74,15 @@ class VersionRequirementTest(testtools.TestCase):
         message = req.requirement_error(True, (10, 0, 0), (8, 2, 1))
         self.assertIn('QEMU >= 8.2.2', message)
         self.assertIn('QEMU 8.2.1', message)
+
+
+class DocumentedChangesTest(testtools.TestCase):
+
+    def test_admin_guide_lists_every_change(self):
+        import os
+        path = os.path.join(os.path.dirname(__file__), '..', '..', 'doc',
+                            'source', 'admin', 'enabling.rst')
+        with open(path) as f:
+            text = f.read()
+        for change in changes.ALL:
+            self.assertIn('``%s``' % change.name, text)
