@@ -2,6 +2,7 @@
 
 from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
+from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import libvirt_hostdev_managed
@@ -33,6 +34,7 @@ ALL = (
     conductor_live_migration_pci_check.CHANGE,
     live_migrate_data_pci_devices.CHANGE,
     compute_live_migration_pci_claim.CHANGE,
+    compute_live_migration_pci_claim_refusal.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,
     live_migration_rollback_claims.CHANGE,
     libvirt_live_migration_failure_state.CHANGE,

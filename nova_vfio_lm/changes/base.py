@@ -7,6 +7,8 @@ is applied in this process. ``nova-vfio-lm status`` lists them all.
 
 import dataclasses
 
+from nova_vfio_lm import series as series_mod
+
 APPLIED = 'applied'
 NOT_NEEDED = 'not needed'
 NOT_APPLIED = 'not applied'
@@ -36,6 +38,20 @@ class _EverySeries:
 EVERY_SERIES = _EverySeries()
 
 
+class _NativeSeries:
+    """The Nova series with native support (for fixes to native code)."""
+
+    def __contains__(self, major):
+        return major >= series_mod.FIRST_NATIVE_MAJOR
+
+    def __bool__(self):
+        return True
+
+
+#: For changes that mend Nova 2025.1+'s own implementation.
+NATIVE_SERIES = _NativeSeries()
+
+
 class Change:
     """One small, named change to Nova, gated by Nova series.
 
@@ -45,8 +61,9 @@ class Change:
 
     name = None
     summary = None
-    #: Nova major versions that need this change, or EVERY_SERIES for an
-    #: extra Nova does not provide at all.
+    #: Nova major versions that need this change, EVERY_SERIES for an
+    #: extra Nova does not provide at all, or NATIVE_SERIES for a mend of
+    #: Nova 2025.1+'s own implementation.
     series = frozenset()
 
     def __init__(self):
@@ -76,6 +93,8 @@ class Change:
                 'nova %s (%s) does this natively' % (
                     nova_series.version, nova_series.name)
                 if nova_series.native else
+                'mends code nova %s does not have' % nova_series.version
+                if self.series is NATIVE_SERIES else
                 'not part of nova %s' % nova_series.version)
         return ChangeStatus(self.name, NOT_APPLIED,
                             'plugin not activated in this process')

@@ -160,16 +160,24 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
     def start_sriov_compute(self, hostname, num_pfs=1, num_vfs=4,
                             libvirt_version=LIBVIRT_VERSION,
                             qemu_version=QEMU_VERSION, device_specs=None,
-                            **kw):
+                            vf_product_ids=None, **kw):
         """Start a fake-libvirt compute with SR-IOV PFs and VFs.
 
         :param device_specs: this host's own ``[pci]device_spec`` (each
             compute has its own nova.conf); by default the class's.
+        :param vf_product_ids: ``{VF number: product id}`` for VFs of
+            another card model than fake libvirt's one.
         """
         if device_specs is not None:
             self.flags(device_spec=device_specs, group='pci')
         pci_info = fakelibvirt.HostPCIDevicesInfo(
             num_pci=0, num_pfs=num_pfs, num_vfs=num_vfs)
+        for function, product_id in (vf_product_ids or {}).items():
+            device = pci_info.get_device_by_name(
+                'pci_' + vf_address(function).replace(':', '_').replace(
+                    '.', '_'))
+            device.prod_id = product_id
+            device.generate_xml()
         return self.start_compute(
             hostname=hostname, pci_info=pci_info,
             libvirt_version=versionutils.convert_version_to_int(
@@ -194,15 +202,27 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         # what placement does with its traits when it boots
         trait.ensure_sync(db_api.DbContext())
 
-    def use_live_migration_hypervisor(self, fail=False):
+    def use_live_migration_hypervisor(self, fail=False, hold=False):
         """Fake libvirt's migrateToURI3 carries the guest to the destination.
 
         The destination host defines the domain from the XML the source
         sent, as libvirt does; :attr:`destination_xmls` keeps each one.
-        With ``fail=True`` the hypervisor fails the migration instead.
+        With ``fail=True`` the hypervisor fails the migration instead. With
+        ``hold=True`` each migration waits, running, until
+        :meth:`release_live_migrations` lets it finish or the API aborts it
+        (libvirt's ``abortJob``).
         """
+        import threading  # green once Nova's test package patched it
+
         self.destination_xmls = []
         self.migration_flags = []
+        self.held_migrations = []
+        self._release = threading.Event()
+        if hold:
+            # a failed test must not leave a migration running for ever
+            self.addCleanup(self._release.set)
+        else:
+            self._release.set()
 
         def migrateToURI3(domain, dconnuri, params, flags):
             self.migration_flags.append(flags)
@@ -211,24 +231,56 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
                 raise fakelibvirt.make_libvirtError(
                     fakelibvirt.libvirtError, 'migration failed',
                     error_code=fakelibvirt.VIR_ERR_OPERATION_FAILED)
+            domain._job_type = fakelibvirt.VIR_DOMAIN_JOB_UNBOUNDED
+            domain.vfio_lm_aborted = threading.Event()
+            self.held_migrations.append(domain)
+            for _ in range(600):  # a bound: a forgotten hold fails
+                if self._release.is_set() or domain.vfio_lm_aborted.is_set():
+                    break
+                time.sleep(0.05)
+            else:
+                domain.vfio_lm_aborted.set()
+            if domain.vfio_lm_aborted.is_set():
+                domain._job_type = fakelibvirt.VIR_DOMAIN_JOB_CANCELLED
+                raise fakelibvirt.make_libvirtError(
+                    fakelibvirt.libvirtError,
+                    'operation aborted: migration out job: canceled by '
+                    'client', error_code=fakelibvirt.VIR_ERR_OPERATION_FAILED)
             host = urllib.parse.urlparse(dconnuri).hostname
             self.destination_xmls.append(params['destination_xml'])
             dest = self.computes[host].driver._host.get_connection()
             dest.createXML(params['destination_xml'], 0)
             domain.complete_job()
 
+        def abortJob(domain):
+            aborted = getattr(domain, 'vfio_lm_aborted', None)
+            if aborted is not None:
+                aborted.set()
+
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
             migrateToURI3))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.abortJob', abortJob))
+
+    def release_live_migrations(self):
+        """Let held migrations (``hold=True``) complete."""
+        self._release.set()
 
     def live_migrate(self, server, host=None):
         """``os-migrateLive`` and wait for the migration to end.
 
-        :returns: the server, its newest live migration (or ``None``) and
-            the API's error text (Nova's functional framework runs the
-            conductor within the API request, so a refused migration comes
-            back as an API error here; a real nova-api answers 202).
+        :returns: the server and its newest live migration (or ``None``);
+            the API's error text is in :attr:`api_error` (Nova's functional
+            framework runs the conductor within the API request, so a
+            refused migration comes back as an API error here; a real
+            nova-api answers 202).
         """
+        self.start_live_migration(server, host)
+        return self.wait_for_live_migration(server)
+
+    def start_live_migration(self, server, host=None):
+        """``os-migrateLive``; returns once the conductor handed it over."""
         from nova.tests.functional.api import client
 
         self.api_error = None
@@ -237,19 +289,31 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
                 'host': host, 'block_migration': 'auto'}})
         except client.OpenStackApiException as exc:
             self.api_error = exc.response.text
+
+    def wait_for_live_migration(self, server, statuses=(
+            'completed', 'error', 'failed', 'cancelled')):
+        """Wait for the server's newest live migration to reach a status.
+
+        :returns: the server and that migration (or ``None``).
+        """
+        migrations = []
         for _ in range(100):  # a bound, not a timing assertion
             migrations = self.live_migrations(server['id'])
-            if migrations and migrations[0]['status'] in (
-                    'completed', 'error', 'failed', 'cancelled'):
+            if migrations and migrations[0]['status'] in statuses:
                 break
             time.sleep(0.1)
         server = self.api.get_server(server['id'])
         for _ in range(100):
-            if server['status'] != 'MIGRATING':
+            if server['status'] != 'MIGRATING' or 'running' in statuses:
                 break
             time.sleep(0.1)
             server = self.api.get_server(server['id'])
         return server, migrations[0] if migrations else None
+
+    def abort_live_migration(self, server, migration):
+        """``DELETE /servers/{id}/migrations/{id}``, as an admin does."""
+        self.api.api_delete('/servers/%s/migrations/%s' % (
+            server['id'], migration['id']))
 
     def wait_for_claims_released(self, hostname):
         """Wait for the (asynchronous) release of the host's PCI claims.

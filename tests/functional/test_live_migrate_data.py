@@ -8,6 +8,7 @@ from nova_vfio_lm.testing import cloud
 PINNED = {
     'vfio_lm_pci_devices': 'ListOfDictOfNullableStringsField(False)',
     'vfio_lm_source': 'StringField(True)',
+    'vfio_lm_dest': 'StringField(True)',
     'vfio_lm_release_claims_only': 'BooleanField(False)',
 }
 
@@ -31,7 +32,8 @@ class LiveMigrateDataFieldsTest(cloud.VfioCloudTestCase):
         expected = dict(PINNED)
         if cloud.NOVA_SERIES.native:
             # Nova 2025.1+ carries its own mapping (pci_dev_map_src_dst)
-            for name in ('vfio_lm_pci_devices', 'vfio_lm_source'):
+            for name in ('vfio_lm_pci_devices', 'vfio_lm_source',
+                         'vfio_lm_dest'):
                 del expected[name]
         self.assertEqual(expected, added)
 
@@ -39,6 +41,7 @@ class LiveMigrateDataFieldsTest(cloud.VfioCloudTestCase):
         data = self.cls(vfio_lm_release_claims_only=True)
         if not cloud.NOVA_SERIES.native:
             data.vfio_lm_source = '1'
+            data.vfio_lm_dest = '1'
             data.vfio_lm_pci_devices = [{'source_address': '0000:81:00.1',
                                          'dest_address': '0000:81:00.2'}]
         for version in (None, '1.11'):
@@ -46,5 +49,6 @@ class LiveMigrateDataFieldsTest(cloud.VfioCloudTestCase):
             copy = self.cls.obj_from_primitive(primitive)
             self.assertTrue(copy.vfio_lm_release_claims_only)
             if not cloud.NOVA_SERIES.native:
+                self.assertEqual('1', copy.vfio_lm_dest)
                 self.assertEqual('0000:81:00.2',
                                  copy.vfio_lm_pci_devices[0]['dest_address'])
