@@ -5,6 +5,7 @@ from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
+from nova_vfio_lm.changes import conductor_live_migration_pci_request_groups
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
 from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
@@ -32,6 +33,7 @@ ALL = (
     placement_pci_request_traits.CHANGE,
     conductor_live_migration_pci_refusal.CHANGE,
     conductor_live_migration_pci_check.CHANGE,
+    conductor_live_migration_pci_request_groups.CHANGE,
     live_migrate_data_pci_devices.CHANGE,
     compute_live_migration_pci_claim.CHANGE,
     compute_live_migration_pci_claim_refusal.CHANGE,

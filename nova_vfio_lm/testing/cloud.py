@@ -315,18 +315,21 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         self.api.api_delete('/servers/%s/migrations/%s' % (
             server['id'], migration['id']))
 
-    def wait_for_claims_released(self, hostname):
+    def wait_for_claims_released(self, hostname, statuses=('claimed',)):
         """Wait for the (asynchronous) release of the host's PCI claims.
 
-        :returns: the addresses still claimed when the wait gave up.
+        :param statuses: the device statuses to wait for the end of; add
+            ``allocated`` after deleting the host's servers.
+        :returns: the addresses still in those statuses when the wait gave
+            up.
         """
         for _ in range(100):  # a bound, not a timing assertion
-            claimed = [d.address for d in self.pci_devices(hostname)
-                       if d.status == 'claimed']
-            if not claimed:
+            held = [d.address for d in self.pci_devices(hostname)
+                    if d.status in statuses]
+            if not held:
                 break
             time.sleep(0.1)
-        return claimed
+        return held
 
     def live_migrations(self, server_id):
         """The server's live migrations, newest first."""

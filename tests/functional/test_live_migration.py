@@ -65,8 +65,9 @@ class _LiveMigrationCloud(cloud.VfioCloudTestCase):
         self.assertEqual(source_vfs, self.device_addresses(server['id']))
         self.assertEqual(
             [], self.device_addresses(server['id'], status='claimed'))
-        managed = 'no' if source_vfs[0] in MIGRATABLE_VFS else 'yes'
-        self.assertEqual([(vf, managed) for vf in source_vfs],
+        managed = {d.address: 'no' if d.extra_info.get('managed') == 'false'
+                   else 'yes' for d in self.server_pci_devices(server['id'])}
+        self.assertEqual([(vf, managed[vf]) for vf in source_vfs],
                          sorted(self.guest_hostdevs('compute1',
                                                     server['id'])))
         self.assertEqual(dest_counts, self.pci_counts('compute2'))
