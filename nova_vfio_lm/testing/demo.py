@@ -78,6 +78,24 @@ def main(verbose=False, out=sys.stdout):
         demo.doCleanups()
 
 
+def _live_migration_phases(demo, server_id):
+    """``[(event, seconds)]`` of the server's last live migration."""
+    from oslo_utils import timeutils
+
+    actions = demo.api.api_get(
+        '/servers/%s/os-instance-actions' % server_id).body['instanceActions']
+    [action] = [a for a in actions if a['action'] == 'live-migration']
+    events = demo.api.api_get('/servers/%s/os-instance-actions/%s' % (
+        server_id, action['request_id'])).body['instanceAction']['events']
+    phases = []
+    for event in sorted(events, key=lambda e: e['start_time']):
+        if event.get('finish_time'):
+            seconds = (timeutils.parse_isotime(event['finish_time']) -
+                       timeutils.parse_isotime(event['start_time']))
+            phases.append((event['event'], seconds.total_seconds()))
+    return phases
+
+
 def _run(demo, steps):
     demo.use_live_migration_hypervisor()
     steps.step('Start two fake-libvirt computes, 1 PF + 4 VFs each')
@@ -140,6 +158,9 @@ def _run(demo, steps):
     for name in HOSTS:
         total, free = demo.pci_counts(name)
         steps.say('%s: %d VFs, %d free' % (name, total, free))
+    steps.say('phases (instance action events):')
+    for event, seconds in _live_migration_phases(demo, server['id']):
+        steps.say('  %-48s %6.2f s' % (event, seconds))
     steps.done()
 
     steps.say()
