@@ -55,7 +55,8 @@ def refusal(instance):
 def carries_pci_mapping(migrate_data):
     """Whether a live migration moves PCI devices with their state.
 
-    True for the plugin's mapping and for Nova 2025.1+'s own.
+    True for the plugin's mapping, for Nova 2025.1+'s own, and for ports
+    that move with their VF state.
     """
     if migrate_data is None:
         return False
@@ -63,6 +64,9 @@ def carries_pci_mapping(migrate_data):
         if field in migrate_data.fields and field in migrate_data and (
                 getattr(migrate_data, field)):
             return True
+    if 'vifs' in migrate_data.fields and 'vifs' in migrate_data:
+        return any('vfio_lm_moves' in vif and vif.vfio_lm_moves
+                   for vif in migrate_data.vifs or ())
     return False
 
 
@@ -139,3 +143,29 @@ def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
         hostdev.set('managed', 'no' if entry['managed'] == pci_tags.FALSE
                     else 'yes')
     return xml_doc
+
+
+def is_live_migratable_device(device):
+    """Whether a PCI device's state can move (``live_migratable=yes``)."""
+    return _flag(device, pci_tags.LIVE_MIGRATABLE, None) == pci_tags.TRUE
+
+
+def port_requests(instance):
+    """The neutron port PCI requests of an instance."""
+    if not instance.pci_requests or not instance.pci_requests.requests:
+        return []
+    return [r for r in instance.pci_requests.requests
+            if r.source == r.NEUTRON_PORT]
+
+
+def migratable_port_request_ids(instance, devices):
+    """Request ids of the ports whose VF here is live-migratable.
+
+    The VF comes from a ``[pci]device_spec`` entry with
+    ``physical_network`` and ``live_migratable=yes``: such a port moves
+    with its device state instead of being unplugged and plugged again.
+    """
+    ids = {r.request_id for r in port_requests(instance)}
+    return {d.request_id for d in devices
+            if d.request_id in ids and d.status == 'allocated' and
+            is_live_migratable_device(d)}

@@ -3,6 +3,7 @@
 from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
+from nova_vfio_lm.changes import compute_live_migration_port_claim
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_request_groups
@@ -10,7 +11,9 @@ from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
 from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
 from nova_vfio_lm.changes import libvirt_live_migration_no_post_copy
+from nova_vfio_lm.changes import libvirt_live_migration_ports_stay_attached
 from nova_vfio_lm.changes import libvirt_version_requirements
+from nova_vfio_lm.changes import live_migrate_data_moving_ports
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm.changes import live_migration_rollback_claims
 from nova_vfio_lm.changes import pci_alias_live_migratable
@@ -41,4 +44,7 @@ ALL = (
     live_migration_rollback_claims.CHANGE,
     libvirt_live_migration_failure_state.CHANGE,
     libvirt_live_migration_no_post_copy.CHANGE,
+    live_migrate_data_moving_ports.CHANGE,
+    compute_live_migration_port_claim.CHANGE,
+    libvirt_live_migration_ports_stay_attached.CHANGE,
 )

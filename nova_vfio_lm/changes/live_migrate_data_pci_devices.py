@@ -15,15 +15,19 @@ from nova_vfio_lm.changes import base
 FIELDS = ('vfio_lm_pci_devices', 'vfio_lm_source', 'vfio_lm_dest')
 
 
-def add_fields(new_fields):
-    """Add fields to ``LibvirtLiveMigrateData`` once, as registered ones.
+def add_fields(new_fields, cls_name='LibvirtLiveMigrateData'):
+    """Add fields to a live-migration data class once, as registered ones.
+
+    A peer without the plugin ignores fields it does not know when it
+    reads the data.
 
     :param new_fields: ``{name: oslo.versionedobjects field}``.
+    :param cls_name: the class in ``nova.objects.migrate_data``.
     """
     from nova.objects import migrate_data
     from oslo_versionedobjects import base as ovo_base
 
-    cls = migrate_data.LibvirtLiveMigrateData
+    cls = getattr(migrate_data, cls_name)
     missing = {name: field for name, field in new_fields.items()
                if name not in cls.fields}
     if not missing:

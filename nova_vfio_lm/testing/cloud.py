@@ -152,7 +152,8 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             self._use_placement_traits(
                 _OsTraitsWithout(self.PLACEMENT_LACKS_TRAITS))
         super().setUp()
-        self.useFixture(fakelibvirt_hostdevs.PciHostdevFixture())
+        self.useFixture(fakelibvirt_hostdevs.PciHostdevFixture(
+            drivers=lambda: [c.driver for c in self.computes.values()]))
         self.ctxt = nova_context.get_admin_context()
 
     # -- building the cloud -------------------------------------------------

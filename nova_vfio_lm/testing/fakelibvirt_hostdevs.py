@@ -8,12 +8,33 @@ keeps: the source address, ``managed``, the guest ``<alias>`` and guest
 when it defines a domain). This fixture keeps them and puts back any the
 fake's own ``XMLDesc()`` left out; on releases whose fake already keeps them
 it adds nothing.
+
+It does the same for SR-IOV ports' ``<interface type='hostdev'>``, which
+the fake describes with a ``<source hostdev='pci_...'/>`` no libvirt
+writes: Nova then cannot find such an interface to detach it. The fixture
+gives back each interface as it was defined or attached.
 """
 
 import fixtures
 from lxml import etree
 
 _PCI_HOSTDEVS = '_nova_vfio_lm_pci_hostdevs'
+_HOSTDEV_INTERFACES = '_nova_vfio_lm_hostdev_interfaces'
+
+
+def _mac(interface):
+    mac = interface.find('./mac')
+    return None if mac is None else (mac.get('address') or '').lower()
+
+
+def _hostdev_interfaces(xml):
+    """``{MAC: <interface type='hostdev'>}`` of a domain or device XML."""
+    root = etree.fromstring(xml)
+    if root.tag == 'interface':
+        found = [root] if root.get('type') == 'hostdev' else []
+    else:
+        found = root.findall("./devices/interface[@type='hostdev']")
+    return {_mac(iface): etree.tostring(iface) for iface in found}
 
 
 def _source_address(hostdev):
@@ -44,7 +65,24 @@ def _completed(hostdev, index):
 
 
 class PciHostdevFixture(fixtures.Fixture):
-    """Patch the fake ``Domain`` to keep PCI hostdevs across ``XMLDesc``."""
+    """Patch the fake ``Domain`` to keep PCI hostdevs across ``XMLDesc``.
+
+    :param drivers: returns the running computes' libvirt drivers, to which
+        the device-removed event of a detached interface goes (Nova's test
+        fixtures turn libvirt's own event loop off).
+    """
+
+    def __init__(self, drivers=lambda: ()):
+        super().__init__()
+        self._drivers = drivers
+
+    def _device_removed(self, domain, alias):
+        from nova.virt.libvirt import event as libvirtevent
+
+        for driver in self._drivers():
+            if driver._host.get_connection() is domain._connection:
+                driver.emit_event(libvirtevent.DeviceRemovedEvent(
+                    domain.UUIDString(), alias))
 
     def _setUp(self):
         from nova.tests.fixtures import libvirt as fakelibvirt
@@ -53,20 +91,45 @@ class PciHostdevFixture(fixtures.Fixture):
         orig_parse = domain_cls._parse_definition
         orig_xmldesc = domain_cls.XMLDesc
 
+        orig_attach = domain_cls.attachDevice
+
         def _parse_definition(domain, xml):
             definition = orig_parse(domain, xml)
             definition[_PCI_HOSTDEVS] = [
                 _completed(hostdev, index)
                 for index, hostdev in enumerate(pci_hostdevs_of(xml))]
+            definition[_HOSTDEV_INTERFACES] = _hostdev_interfaces(xml)
             return definition
+
+        def attachDevice(domain, xml):
+            result = orig_attach(domain, xml)
+            if xml.lstrip().startswith('<interface'):
+                domain._def.setdefault(_HOSTDEV_INTERFACES, {}).update(
+                    _hostdev_interfaces(xml))
+            return result
 
         def XMLDesc(domain, flags):
             xml = orig_xmldesc(domain, flags)
             kept = domain._def.get(_PCI_HOSTDEVS) or []
-            if not kept:
+            interfaces = domain._def.get(_HOSTDEV_INTERFACES) or {}
+            if not (kept or interfaces):
                 return xml
             root = etree.fromstring(xml)
             devices = root.find('./devices')
+            for index, iface in enumerate(
+                    devices.findall("./interface[@type='hostdev']")):
+                original = interfaces.get(_mac(iface))
+                if original is None:
+                    continue
+                defined = etree.fromstring(original)
+                # what libvirt adds to a defined device: alias, guest address
+                if defined.find('./alias') is None:
+                    etree.SubElement(defined, 'alias',
+                                     name='hostdevnet%d' % index)
+                if defined.find('./address') is None and (
+                        iface.find('./address') is not None):
+                    defined.append(iface.find('./address'))
+                iface.getparent().replace(iface, defined)
             present = {_source_address(h) for h in
                        devices.findall("./hostdev[@type='pci']")}
             for hostdev in kept:
@@ -79,3 +142,30 @@ class PciHostdevFixture(fixtures.Fixture):
             _parse_definition))
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.XMLDesc', XMLDesc))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.attachDevice', attachDevice))
+
+        orig_detach_flags = domain_cls.detachDeviceFlags
+
+        def detachDeviceFlags(domain, xml, flags):
+            """Detach, then tell Nova as libvirt does (device-removed)."""
+            mac = (_mac(etree.fromstring(xml))
+                   if xml.lstrip().startswith('<interface') else None)
+            # the fake has one config for both the persistent and the live
+            # detach Nova does in turn; remember the alias from the first
+            aliases = domain._def.setdefault('_nova_vfio_lm_aliases', {})
+            if mac:
+                for iface in etree.fromstring(XMLDesc(domain, 0)).findall(
+                        './devices/interface'):
+                    alias = iface.find('./alias')
+                    if _mac(iface) == mac and alias is not None:
+                        aliases[mac] = alias.get('name')
+            result = orig_detach_flags(domain, xml, flags)
+            alias = aliases.get(mac) if mac else None
+            if alias and flags & fakelibvirt.VIR_DOMAIN_AFFECT_LIVE:
+                self._device_removed(domain, alias)
+            return result
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.detachDeviceFlags',
+            detachDeviceFlags))

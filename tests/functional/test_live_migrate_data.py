@@ -52,3 +52,16 @@ class LiveMigrateDataFieldsTest(cloud.VfioCloudTestCase):
                 self.assertEqual('1', copy.vfio_lm_dest)
                 self.assertEqual('0000:81:00.2',
                                  copy.vfio_lm_pci_devices[0]['dest_address'])
+
+    def test_port_flag_is_pinned_and_survives_serialisation(self):
+        from nova.objects import migrate_data
+        vif_cls = migrate_data.VIFMigrateData
+        self.assertEqual(
+            {'vfio_lm_moves': 'BooleanField(False)'},
+            {name: _describe(field) for name, field in vif_cls.fields.items()
+             if name.startswith('vfio_lm_')})
+        vif = vif_cls(port_id='p1', vfio_lm_moves=True)
+        copy = vif_cls.obj_from_primitive(vif.obj_to_primitive())
+        self.assertTrue(copy.vfio_lm_moves)
+        # a peer that never sets it leaves it unset: unplug and plug
+        self.assertNotIn('vfio_lm_moves', vif_cls(port_id='p2'))

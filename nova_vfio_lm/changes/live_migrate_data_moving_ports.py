@@ -1,0 +1,29 @@
+"""Mark in the live-migration data which ports move with their VF state.
+
+Nova (every release up to at least 2026.2) unplugs every SR-IOV ``direct``
+port before a live migration and plugs a new VF in after it. This change
+adds ``vfio_lm_moves`` to each port's ``VIFMigrateData``: the destination
+sets it when it claimed a live-migratable VF for a port whose source VF is
+live-migratable, and only then does the source keep the port attached. A
+destination without the plugin never sets it, so such ports fall back to
+Nova's unplug and plug.
+"""
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import live_migrate_data_pci_devices
+
+
+class LiveMigrateDataMovingPorts(base.Change):
+    name = 'live_migrate_data_moving_ports'
+    summary = 'VIFMigrateData carries vfio_lm_moves per port'
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.objects import fields
+
+        live_migrate_data_pci_devices.add_fields(
+            {'vfio_lm_moves': fields.BooleanField(default=False)},
+            cls_name='VIFMigrateData')
+
+
+CHANGE = LiveMigrateDataMovingPorts()

@@ -1,0 +1,260 @@
+"""Neutron SR-IOV ports on live-migratable VFs move with their state.
+
+Each host has one PF with four VFs: VF 1-3 on ``physnet4`` tagged
+``live_migratable=yes`` (bound to their variant driver, ``managed=no``),
+VF 4 on ``bar`` without the tag. A ``direct`` port on ``physnet4`` thus
+gets a live-migratable VF, one on ``bar`` a legacy one.
+"""
+
+import copy
+
+import fixtures
+from lxml import etree
+from nova import objects
+from nova.tests.functional.libvirt import base as libvirt_base
+from oslo_utils import uuidutils
+
+from nova_vfio_lm.testing import cloud
+
+LEGACY_VF = cloud.vf_address(4)
+
+
+def _legacy_port():
+    """A ``direct`` port on the VLAN network of physnet ``bar``."""
+    fixture = libvirt_base.LibvirtNeutronFixture
+    port = copy.deepcopy(fixture.network_4_port_1)
+    port.update({
+        'id': uuidutils.generate_uuid(),
+        'network_id': fixture.network_2['id'],
+        'mac_address': 'b5:bc:2e:e7:51:aa',
+        'fixed_ips': [{'ip_address': '192.168.1.20',
+                       'subnet_id': fixture.subnet_2['id']}],
+        'binding:vif_details': {'vlan': 123},
+    })
+    return port
+
+
+class _PortCloud(cloud.VfioCloudTestCase):
+
+    PCI_DEVICE_SPEC = (
+        [cloud.device_spec(cloud.vf_address(vf), physical_network='physnet4',
+                           live_migratable='yes', managed='no')
+         for vf in (1, 2, 3)] +
+        [cloud.device_spec(LEGACY_VF, physical_network='bar')])
+    PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes')]
+    HYPERVISOR_FAILS = False
+    #: compute2's own ``[pci]device_spec``, when it differs
+    DEST_DEVICE_SPEC = None
+
+    def setUp(self):
+        super().setUp()
+        self.neutron = self.useFixture(
+            libvirt_base.LibvirtNeutronFixture(self))
+        self.use_live_migration_hypervisor(fail=self.HYPERVISOR_FAILS)
+        self.plugged = []
+        self._count_hotplug('attach_interface')
+        self._count_hotplug('detach_interface')
+        self.start_sriov_compute('compute1')
+        self.start_sriov_compute('compute2',
+                                 device_specs=self.DEST_DEVICE_SPEC)
+
+    def _count_hotplug(self, method):
+        """Record every hot(un)plug of a port, then let Nova do it."""
+        from nova.virt.libvirt import driver
+        original = getattr(driver.LibvirtDriver, method)
+
+        def spy(driver_self, context, instance, *args):
+            vif = args[-1]
+            self.plugged.append((method, vif['id']))
+            return original(driver_self, context, instance, *args)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.' + method, spy))
+
+    def migratable_port(self):
+        return self.neutron.create_port(
+            {'port': self.neutron.network_4_port_1})['port']
+
+    def legacy_port(self):
+        return self.neutron.create_port({'port': _legacy_port()})['port']
+
+    def boot_with_ports(self, ports, flavor_id=None):
+        server = self._create_server(
+            flavor_id=flavor_id, networks=[{'port': p['id']} for p in ports],
+            host='compute1')
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        return server
+
+    def bound_vf(self, port):
+        profile = self.neutron.show_port(port['id'])['port'][
+            'binding:profile']
+        return profile['pci_slot']
+
+    def port_vfs(self, server_id, hostname):
+        """``{port id: VF}`` of the server's ports, from the database."""
+        requests = {r.request_id: r.requester_id
+                    for r in self.server_pci_requests(server_id)
+                    if r.requester_id}
+        node = objects.ComputeNode.get_by_nodename(self.ctxt, hostname)
+        return {requests[d.request_id]: d.address
+                for d in self.server_pci_devices(server_id)
+                if d.request_id in requests and d.compute_node_id == node.id}
+
+    def sent_interfaces(self):
+        """``{MAC: VF}`` of the hostdev interfaces in the XML sent over."""
+        [xml] = self.destination_xmls
+        result = {}
+        for iface in etree.fromstring(xml).findall(
+                "./devices/interface[@type='hostdev']"):
+            address = iface.find('./source/address')
+            result[iface.find('./mac').get('address')] = (
+                '%04x:%02x:%02x.%x' % tuple(
+                    int(address.get(k), 16)
+                    for k in ('domain', 'bus', 'slot', 'function')))
+        return result
+
+
+class MigratablePortTest(_PortCloud):
+
+    def test_port_moves_with_its_state_and_binding(self):
+        port = self.migratable_port()
+        server = self.boot_with_ports([port])
+        source_vf = self.bound_vf(port)
+        self.assertIn(source_vf, [cloud.vf_address(vf) for vf in (1, 2, 3)])
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        # no unplug on the source, no plug on the destination
+        self.assertEqual([], self.plugged)
+        dest_vf = self.port_vfs(server['id'], 'compute2')[port['id']]
+        self.assertEqual('true', [
+            d for d in self.pci_devices('compute2') if d.address == dest_vf
+        ][0].extra_info['live_migratable'])
+        # the guest XML sent over names the destination VF
+        self.assertEqual({port['mac_address']: dest_vf},
+                         self.sent_interfaces())
+        # the port is bound to the destination VF, MAC and VLAN untouched
+        bound = self.neutron.show_port(port['id'])['port']
+        self.assertEqual(dest_vf, bound['binding:profile']['pci_slot'])
+        self.assertEqual('physnet4',
+                         bound['binding:profile']['physical_network'])
+        self.assertEqual('8086:1515',
+                         bound['binding:profile']['pci_vendor_info'])
+        self.assertEqual(port['mac_address'], bound['mac_address'])
+        self.assertEqual({'vlan': 42}, bound['binding:vif_details'])
+        self.assertEqual('compute2', bound['binding:host_id'])
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+
+    def test_migratable_and_legacy_ports_each_take_their_path(self):
+        moving, legacy = self.migratable_port(), self.legacy_port()
+        server = self.boot_with_ports([moving, legacy])
+        self.assertEqual(LEGACY_VF, self.bound_vf(legacy))
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        # only the legacy port is unplugged and plugged again
+        self.assertEqual([('detach_interface', legacy['id']),
+                          ('attach_interface', legacy['id'])], self.plugged)
+        vfs = self.port_vfs(server['id'], 'compute2')
+        self.assertEqual(LEGACY_VF, vfs[legacy['id']])
+        self.assertEqual({moving['mac_address']: vfs[moving['id']]},
+                         self.sent_interfaces())
+        self.assertEqual(vfs[moving['id']], self.bound_vf(moving))
+        self.assertEqual(LEGACY_VF, self.bound_vf(legacy))
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+
+    def test_port_and_flavor_vf_move_in_one_migration(self):
+        port = self.migratable_port()
+        server = self.boot_with_ports(
+            [port], flavor_id=self.create_pci_flavor('lm-vf'))
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([], self.plugged)
+        port_vf = self.port_vfs(server['id'], 'compute2')[port['id']]
+        self.assertEqual({port['mac_address']: port_vf},
+                         self.sent_interfaces())
+        self.assertEqual(port_vf, self.bound_vf(port))
+        flavor_vfs = [address for address, _managed in
+                      self.guest_hostdevs('compute2', server['id'])]
+        self.assertEqual(1, len(flavor_vfs))
+        self.assertNotEqual(port_vf, flavor_vfs[0])
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+
+
+class MigratablePortFailureTest(_PortCloud):
+
+    HYPERVISOR_FAILS = True
+
+    def test_failed_migration_keeps_port_bound_on_source(self):
+        moving, legacy = self.migratable_port(), self.legacy_port()
+        server = self.boot_with_ports([moving, legacy])
+        before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        # the legacy port went out and came back; the moving one stayed
+        self.assertEqual([('detach_interface', legacy['id']),
+                          ('attach_interface', legacy['id'])], self.plugged)
+        self.assertEqual(before, {p['id']: self.bound_vf(p)
+                                  for p in (moving, legacy)})
+        for port in (moving, legacy):
+            self.assertEqual('compute1', self.neutron.show_port(
+                port['id'])['port']['binding:host_id'])
+        self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
+        self.assert_nothing_claimed('compute2')
+
+
+class NoMigratableVfForPortTest(_PortCloud):
+    """On compute2 only VF 1 of physnet4 is live-migratable."""
+
+    DEST_DEVICE_SPEC = (
+        [cloud.device_spec(cloud.vf_address(1), physical_network='physnet4',
+                           live_migratable='yes', managed='no')] +
+        [cloud.device_spec(cloud.vf_address(vf), physical_network='physnet4')
+         for vf in (2, 3)] +
+        [cloud.device_spec(LEGACY_VF, physical_network='bar')])
+
+    def test_refused_rather_than_moved_to_a_legacy_vf(self):
+        # compute2's live-migratable VF is taken; VF 2 and 3 of physnet4
+        # are free but could not take the device state
+        self._create_server(flavor_id=self.create_pci_flavor('lm-vf'),
+                            networks='none', host='compute2')
+        port = self.migratable_port()
+        server = self.boot_with_ports([port])
+        source_vf = self.bound_vf(port)
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('error', migration['status'])
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([], self.plugged)
+        self.assertEqual(source_vf, self.bound_vf(port))
+        self.assertEqual('compute1', self.neutron.show_port(
+            port['id'])['port']['binding:host_id'])
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+        self.assertIn('not enough free live-migratable VFs for the ports',
+                      self.stdlog.logger.output)
