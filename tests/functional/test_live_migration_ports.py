@@ -7,6 +7,7 @@ gets a live-migratable VF, one on ``bar`` a legacy one.
 """
 
 import copy
+import time
 
 import fixtures
 from lxml import etree
@@ -43,6 +44,7 @@ class _PortCloud(cloud.VfioCloudTestCase):
         [cloud.device_spec(LEGACY_VF, physical_network='bar')])
     PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes')]
     HYPERVISOR_FAILS = False
+    HYPERVISOR_HOLDS = False
     #: compute2's own ``[pci]device_spec``, when it differs
     DEST_DEVICE_SPEC = None
 
@@ -50,7 +52,8 @@ class _PortCloud(cloud.VfioCloudTestCase):
         super().setUp()
         self.neutron = self.useFixture(
             libvirt_base.LibvirtNeutronFixture(self))
-        self.use_live_migration_hypervisor(fail=self.HYPERVISOR_FAILS)
+        self.use_live_migration_hypervisor(fail=self.HYPERVISOR_FAILS,
+                                           hold=self.HYPERVISOR_HOLDS)
         self.plugged = []
         self._count_hotplug('attach_interface')
         self._count_hotplug('detach_interface')
@@ -220,6 +223,40 @@ class MigratablePortFailureTest(_PortCloud):
         for port in (moving, legacy):
             self.assertEqual('compute1', self.neutron.show_port(
                 port['id'])['port']['binding:host_id'])
+        self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
+        self.assert_nothing_claimed('compute2')
+
+
+class AbortedPortMigrationTest(_PortCloud):
+
+    HYPERVISOR_HOLDS = True
+
+    def test_abort_keeps_ports_bound_on_source(self):
+        moving, legacy = self.migratable_port(), self.legacy_port()
+        server = self.boot_with_ports([moving, legacy])
+        before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
+        self.plugged.clear()
+        self.start_live_migration(server, host='compute2')
+        server, migration = self.wait_for_live_migration(
+            server, statuses=('running',))
+        self.assertEqual('running', migration['status'])
+        for _ in range(100):  # a bound, not a timing assertion
+            if self.held_migrations:
+                break
+            time.sleep(0.1)
+
+        self.abort_live_migration(server, migration)
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual('cancelled', migration['status'])
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([('detach_interface', legacy['id']),
+                          ('attach_interface', legacy['id'])], self.plugged)
+        self.assertEqual(before, {p['id']: self.bound_vf(p)
+                                  for p in (moving, legacy)})
         self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
         self.assert_nothing_claimed('compute2')
 
