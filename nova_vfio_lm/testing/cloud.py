@@ -264,6 +264,33 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.abortJob', abortJob))
 
+    def wait_until_held(self, server):
+        """Wait until the server's migration runs in the held hypervisor.
+
+        :returns: that migration (``hold=True`` in
+            :meth:`use_live_migration_hypervisor`).
+        """
+        server, migration = self.wait_for_live_migration(
+            server, statuses=('running',))
+        self.assertEqual('running', migration['status'])
+        for _ in range(100):  # a bound, not a timing assertion
+            if self.held_migrations:
+                break
+            time.sleep(0.1)
+        self.assertEqual(1, len(self.held_migrations))
+        return migration
+
+    def use_stock_nova(self, cls, method):
+        """Run ``cls.method`` as Nova does without the plugin.
+
+        For the tests of a peer compute that does not run the plugin: both
+        computes of this cloud share one process.
+        """
+        current = getattr(cls, method)
+        self.useFixture(fixtures.MonkeyPatch(
+            '%s.%s.%s' % (cls.__module__, cls.__name__, method),
+            getattr(current, '_nova_vfio_lm_original', current)))
+
     def release_live_migrations(self):
         """Let held migrations (``hold=True``) complete."""
         self._release.set()

@@ -1,7 +1,5 @@
 """Live migration of servers with flavor-based live-migratable VFs."""
 
-import time
-
 import fixtures
 from nova import exception
 from nova import objects
@@ -221,11 +219,8 @@ class SourceWithoutPluginTest(_LiveMigrationCloud):
             self.skipTest('Nova 2025.1+ carries its own device mapping')
         # the source answers the pre-check as stock Nova does
         from nova.compute import manager
-        stock = manager.ComputeManager.check_can_live_migrate_source
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.compute.manager.ComputeManager.'
-            'check_can_live_migrate_source',
-            getattr(stock, '_nova_vfio_lm_original', stock)))
+        self.use_stock_nova(manager.ComputeManager,
+                            'check_can_live_migrate_source')
         server = self.boot_on('compute1')
         vfs = self.device_addresses(server['id'])
 
@@ -283,14 +278,8 @@ class DestinationWithoutPluginTest(_LiveMigrationCloud):
         # the destination answers the pre-check as stock Nova does
         from nova.compute import manager
         from nova.virt.libvirt import driver
-        for cls, method in ((manager.ComputeManager,
-                             'check_can_live_migrate_destination'),
-                            (driver.LibvirtDriver,
-                             'check_can_live_migrate_destination')):
-            stock = getattr(cls, method)
-            self.useFixture(fixtures.MonkeyPatch(
-                '%s.%s.%s' % (cls.__module__, cls.__name__, method),
-                getattr(stock, '_nova_vfio_lm_original', stock)))
+        for cls in (manager.ComputeManager, driver.LibvirtDriver):
+            self.use_stock_nova(cls, 'check_can_live_migrate_destination')
         server = self.boot_on('compute1')
         vfs = self.device_addresses(server['id'])
 
@@ -347,22 +336,11 @@ class HeldMigrationTest(_LiveMigrationCloud):
 
     HYPERVISOR_HOLDS = True
 
-    def wait_until_running(self, server):
-        server, migration = self.wait_for_live_migration(
-            server, statuses=('running',))
-        self.assertEqual('running', migration['status'])
-        for _ in range(100):  # a bound, not a timing assertion
-            if self.held_migrations:
-                break
-            time.sleep(0.1)
-        self.assertEqual(1, len(self.held_migrations))
-        return migration
-
     def test_abort_through_the_api_keeps_server_on_source(self):
         server = self.boot_on('compute1', count=2)
         vfs = self.device_addresses(server['id'])
         self.start_live_migration(server, host='compute2')
-        migration = self.wait_until_running(server)
+        migration = self.wait_until_held(server)
         # the destination VFs are claimed while the state moves
         self.assertEqual((4, 2), self.pci_counts('compute2'))
 
@@ -379,7 +357,7 @@ class HeldMigrationTest(_LiveMigrationCloud):
         second = self.boot_on('compute1')
         second_vfs = self.device_addresses(second['id'])
         self.start_live_migration(first, host='compute2')
-        self.wait_until_running(first)
+        self.wait_until_held(first)
 
         second, lost = self.live_migrate(second, host='compute2')
 

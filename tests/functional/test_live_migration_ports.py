@@ -7,7 +7,6 @@ gets a live-migratable VF, one on ``bar`` a legacy one.
 """
 
 import copy
-import time
 
 import fixtures
 from lxml import etree
@@ -102,6 +101,27 @@ class _PortCloud(cloud.VfioCloudTestCase):
         return {requests[d.request_id]: d.address
                 for d in self.server_pci_devices(server_id)
                 if d.request_id in requests and d.compute_node_id == node.id}
+
+    def assert_ports_back_on_source(self, server, before, legacy):
+        """ACTIVE on compute1, ports bound to their source VFs again.
+
+        :param before: ``{port id: VF}`` before the migration.
+        :param legacy: the port that is unplugged and plugged again.
+        """
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        # the legacy port went out and came back; the moving one stayed
+        self.assertEqual([('detach_interface', legacy['id']),
+                          ('attach_interface', legacy['id'])], self.plugged)
+        self.assertEqual(before, {port_id: self.bound_vf({'id': port_id})
+                                  for port_id in before})
+        for port_id in before:
+            self.assertEqual('compute1', self.neutron.show_port(
+                port_id)['port']['binding:host_id'])
+        self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
+        self.assert_nothing_claimed('compute2')
 
     def sent_interfaces(self):
         """``{MAC: VF}`` of the hostdev interfaces in the XML sent over."""
@@ -211,20 +231,7 @@ class MigratablePortFailureTest(_PortCloud):
         server, migration = self.live_migrate(server)
 
         self.assertIn(migration['status'], ('error', 'failed'))
-        self.assertEqual([], self.wait_for_claims_released('compute2'))
-        server = self.api.get_server(server['id'])
-        self.assertEqual('ACTIVE', server['status'])
-        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
-        # the legacy port went out and came back; the moving one stayed
-        self.assertEqual([('detach_interface', legacy['id']),
-                          ('attach_interface', legacy['id'])], self.plugged)
-        self.assertEqual(before, {p['id']: self.bound_vf(p)
-                                  for p in (moving, legacy)})
-        for port in (moving, legacy):
-            self.assertEqual('compute1', self.neutron.show_port(
-                port['id'])['port']['binding:host_id'])
-        self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
-        self.assert_nothing_claimed('compute2')
+        self.assert_ports_back_on_source(server, before, legacy)
 
 
 class AbortedPortMigrationTest(_PortCloud):
@@ -237,28 +244,13 @@ class AbortedPortMigrationTest(_PortCloud):
         before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
         self.plugged.clear()
         self.start_live_migration(server, host='compute2')
-        server, migration = self.wait_for_live_migration(
-            server, statuses=('running',))
-        self.assertEqual('running', migration['status'])
-        for _ in range(100):  # a bound, not a timing assertion
-            if self.held_migrations:
-                break
-            time.sleep(0.1)
+        migration = self.wait_until_held(server)
 
         self.abort_live_migration(server, migration)
         server, migration = self.wait_for_live_migration(server)
 
         self.assertEqual('cancelled', migration['status'])
-        self.assertEqual([], self.wait_for_claims_released('compute2'))
-        server = self.api.get_server(server['id'])
-        self.assertEqual('ACTIVE', server['status'])
-        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
-        self.assertEqual([('detach_interface', legacy['id']),
-                          ('attach_interface', legacy['id'])], self.plugged)
-        self.assertEqual(before, {p['id']: self.bound_vf(p)
-                                  for p in (moving, legacy)})
-        self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
-        self.assert_nothing_claimed('compute2')
+        self.assert_ports_back_on_source(server, before, legacy)
 
 
 class NoMigratableVfForPortTest(_PortCloud):
