@@ -123,6 +123,13 @@ class _PortCloud(cloud.VfioCloudTestCase):
         self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
         self.assert_nothing_claimed('compute2')
 
+    @staticmethod
+    def interface_managed(xml):
+        """``{MAC: managed}`` of the hostdev interfaces of a guest XML."""
+        return {iface.find('./mac').get('address'): iface.get('managed')
+                for iface in etree.fromstring(xml).findall(
+                    "./devices/interface[@type='hostdev']")}
+
     def sent_interfaces(self):
         """``{MAC: VF}`` of the hostdev interfaces in the XML sent over."""
         [xml] = self.destination_xmls
@@ -177,6 +184,11 @@ class MigratablePortTest(_PortCloud):
         moving, legacy = self.migratable_port(), self.legacy_port()
         server = self.boot_with_ports([moving, legacy])
         self.assertEqual(LEGACY_VF, self.bound_vf(legacy))
+        # the variant driver's VF stays bound to it: managed='no'
+        self.assertEqual(
+            {moving['mac_address']: 'no', legacy['mac_address']: 'yes'},
+            self.interface_managed(self.domain_xml('compute1',
+                                                   server['id'])))
         self.plugged.clear()
 
         server, migration = self.live_migrate(server)
@@ -190,6 +202,8 @@ class MigratablePortTest(_PortCloud):
         self.assertEqual(LEGACY_VF, vfs[legacy['id']])
         self.assertEqual({moving['mac_address']: vfs[moving['id']]},
                          self.sent_interfaces())
+        self.assertEqual({moving['mac_address']: 'no'},
+                         self.interface_managed(self.destination_xmls[0]))
         self.assertEqual(vfs[moving['id']], self.bound_vf(moving))
         self.assertEqual(LEGACY_VF, self.bound_vf(legacy))
         self.assertEqual((4, 4), self.pci_counts('compute1'))

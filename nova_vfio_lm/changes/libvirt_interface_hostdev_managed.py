@@ -1,0 +1,68 @@
+"""Honour ``managed=no`` in SR-IOV ports' ``<interface type='hostdev'>``.
+
+Nova (every release up to at least 2026.2) writes ``managed='yes'`` on every
+hostdev interface, so libvirt re-binds the VF to ``vfio-pci`` and undoes the
+VFIO variant driver (``mlx5_vfio_pci``) the operator bound for live
+migration; Nova 2025.1+ honours ``managed=no`` only for flavor VFs. This
+change writes ``managed='no'`` for a port's VF whose ``[pci]device_spec``
+entry says ``managed=no``, at boot, on attach and in the guest XML sent to
+a live-migration destination.
+"""
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import pci_tags
+
+
+def _unmanaged(instance_uuid, address):
+    """Whether the server's VF at ``address`` is declared ``managed=no``.
+
+    The server may hold a VF at the same address on two hosts during a
+    live migration; ``no`` only when every such device says so.
+    """
+    from nova import context as nova_context
+    from nova import objects
+
+    devices = [d for d in objects.PciDeviceList.get_by_instance_uuid(
+        nova_context.get_admin_context(), instance_uuid)
+        if d.address == address]
+    return bool(devices) and all(
+        (d.extra_info or {}).get(pci_tags.MANAGED) == pci_tags.FALSE
+        for d in devices)
+
+
+class LibvirtInterfaceHostdevManaged(base.Change):
+    name = 'libvirt_interface_hostdev_managed'
+    summary = ("port <interface type='hostdev' managed='no'> for VFs "
+               "tagged managed=no")
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.virt.libvirt import config
+        from nova.virt.libvirt import vif as vif_mod
+
+        def make_config(original):
+            def get_config(self, instance, vif, image_meta, flavor,
+                           virt_type):
+                conf = original(self, instance, vif, image_meta, flavor,
+                                virt_type)
+                address = (vif.get('profile') or {}).get('pci_slot')
+                if (conf.net_type == 'hostdev' and address and
+                        _unmanaged(instance.uuid, address)):
+                    conf.vfio_lm_unmanaged = True
+                return conf
+            return get_config
+
+        def make_format(original):
+            def format_dom(self):
+                dev = original(self)
+                if getattr(self, 'vfio_lm_unmanaged', False):
+                    dev.set('managed', 'no')
+                return dev
+            return format_dom
+
+        base.wrap(vif_mod.LibvirtGenericVIFDriver, 'get_config', make_config)
+        base.wrap(config.LibvirtConfigGuestInterface, 'format_dom',
+                  make_format)
+
+
+CHANGE = LibvirtInterfaceHostdevManaged()
