@@ -21,7 +21,7 @@ class ChangeStatus:
     why: str
 
     def __str__(self):
-        return '%-34s %-12s %s' % (self.name, self.state, self.why)
+        return '%-44s %-12s %s' % (self.name, self.state, self.why)
 
 
 class _EverySeries:
