@@ -12,7 +12,6 @@ from lxml import etree
 
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
-from nova_vfio_lm import pci_tags
 
 
 def migratable_source_addresses(instance):
@@ -26,8 +25,7 @@ def migratable_source_addresses(instance):
         nova_context.get_admin_context(), instance.uuid)
     return {device.address for device in devices
             if device.status == 'allocated' and
-            (device.extra_info or {}).get(pci_tags.LIVE_MIGRATABLE) ==
-            pci_tags.TRUE}
+            pci_migration.is_live_migratable_device(device)}
 
 
 class LibvirtLiveMigrationHostdevXml(base.Change):
