@@ -299,5 +299,9 @@ class NoMigratableVfForPortTest(_PortCloud):
             port['id'])['port']['binding:host_id'])
         self.assertEqual([], self.wait_for_claims_released('compute2'))
         self.assertEqual((4, 3), self.pci_counts('compute2'))
-        self.assertIn('not enough free live-migratable VFs for the ports',
-                      self.stdlog.logger.output)
+        # refused by the destination's pre-check, or already by the
+        # scheduler when its view of the host's free VFs says so
+        log = self.stdlog.logger.output
+        self.assertTrue(
+            'not enough free live-migratable VFs for the ports' in log or
+            'No valid host was found' in log, 'no refusal logged')
