@@ -7,6 +7,7 @@ from nova_vfio_lm.changes import compute_live_migration_port_claim
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_request_groups
+from nova_vfio_lm.changes import conductor_live_migration_port_scheduling
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_interface_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
@@ -46,6 +47,7 @@ ALL = (
     libvirt_live_migration_failure_state.CHANGE,
     libvirt_live_migration_no_post_copy.CHANGE,
     live_migrate_data_moving_ports.CHANGE,
+    conductor_live_migration_port_scheduling.CHANGE,
     compute_live_migration_port_claim.CHANGE,
     libvirt_live_migration_ports_stay_attached.CHANGE,
     libvirt_interface_hostdev_managed.CHANGE,

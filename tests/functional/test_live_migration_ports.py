@@ -305,3 +305,27 @@ class NoMigratableVfForPortTest(_PortCloud):
         self.assertTrue(
             'not enough free live-migratable VFs for the ports' in log or
             'No valid host was found' in log, 'no refusal logged')
+
+    def test_scheduler_skips_a_host_without_free_migratable_vf(self):
+        from nova.compute import manager
+        checked = []
+        original = manager.ComputeManager.check_can_live_migrate_destination
+
+        def spy(compute, ctxt, instance, *args, **kwargs):
+            checked.append(compute.host)
+            return original(compute, ctxt, instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.manager.ComputeManager.'
+            'check_can_live_migrate_destination', spy))
+        self._create_server(flavor_id=self.create_pci_flavor('lm-vf'),
+                            networks='none', host='compute2')
+        port = self.migratable_port()
+        server = self.boot_with_ports([port])
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assertEqual('error', migration['status'])
+        # the scheduler dropped compute2: no claim was ever tried there
+        self.assertEqual([], checked)
+        self.assertIn('No valid host was found', self.stdlog.logger.output)
