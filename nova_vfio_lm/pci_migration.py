@@ -8,6 +8,8 @@ marks its own check data with ``vfio_lm_source`` so that the destination
 can refuse a source that would not understand the mapping.
 """
 
+import contextlib
+
 from nova_vfio_lm import pci_pools
 from nova_vfio_lm import pci_tags
 
@@ -169,3 +171,44 @@ def migratable_port_request_ids(instance, devices):
     return {d.request_id for d in devices
             if d.request_id in ids and d.status == 'allocated' and
             is_live_migratable_device(d)}
+
+
+def instance_devices(instance_uuid):
+    """Every PCI device the server holds, on any host, any status.
+
+    A context of its own: callers run inside Nova operations whose request
+    context may be busy in another thread (the migration monitor).
+    """
+    from nova import context as nova_context
+    from nova import objects
+
+    return objects.PciDeviceList.get_by_instance_uuid(
+        nova_context.get_admin_context(), instance_uuid)
+
+
+def moving_port_request_ids(instance):
+    """Request ids of the server's ports that move with their VF state."""
+    if not port_requests(instance):
+        return set()
+    return migratable_port_request_ids(instance,
+                                       instance_devices(instance.uuid))
+
+
+@contextlib.contextmanager
+def requiring_live_migratable(requests, request_ids):
+    """Let some PCI requests match only live-migratable VFs, for a while.
+
+    Used while a moving port's VF is scheduled or claimed; the requests
+    are given back their own specs afterwards, so nothing stored changes.
+
+    :returns: (as the context value) whether any request was changed.
+    """
+    changed = [(r, r.spec) for r in requests if r.request_id in request_ids]
+    for request, spec in changed:
+        request.spec = [dict(s, **{pci_tags.LIVE_MIGRATABLE: pci_tags.TRUE})
+                        for s in spec]
+    try:
+        yield bool(changed)
+    finally:
+        for request, spec in changed:
+            request.spec = spec

@@ -15,17 +15,8 @@ from oslo_log import log as logging
 
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
-from nova_vfio_lm import pci_tags
 
 LOG = logging.getLogger(__name__)
-
-
-def _source_devices(instance_uuid):
-    from nova import context as nova_context
-    from nova import objects
-
-    return objects.PciDeviceList.get_by_instance_uuid(
-        nova_context.get_admin_context(), instance_uuid)
 
 
 class ComputeLiveMigrationPortClaim(base.Change):
@@ -40,28 +31,19 @@ class ComputeLiveMigrationPortClaim(base.Change):
 
         def make_claim(original):
             def _claim_pci_for_instance_vifs(self, ctxt, instance):
-                moving = pci_migration.migratable_port_request_ids(
-                    instance, _source_devices(instance.uuid))
-                changed = []
-                for request in pci_migration.port_requests(instance):
-                    if request.request_id in moving:
-                        changed.append((request, request.spec))
-                        request.spec = [
-                            dict(spec, **{pci_tags.LIVE_MIGRATABLE:
-                                          pci_tags.TRUE})
-                            for spec in request.spec]
-                try:
-                    return original(self, ctxt, instance)
-                except exception.PciDeviceRequestFailed as exc:
-                    if not changed:
-                        raise
-                    raise exception.MigrationPreCheckError(
-                        reason='not enough free live-migratable VFs for the '
-                               'ports on %s: %s' % (self.host,
-                                                    exc.format_message()))
-                finally:
-                    for request, spec in changed:
-                        request.spec = spec
+                moving = pci_migration.moving_port_request_ids(instance)
+                with pci_migration.requiring_live_migratable(
+                        pci_migration.port_requests(instance),
+                        moving) as required:
+                    try:
+                        return original(self, ctxt, instance)
+                    except exception.PciDeviceRequestFailed as exc:
+                        if not required:
+                            raise
+                        raise exception.MigrationPreCheckError(
+                            reason='not enough free live-migratable VFs for '
+                                   'the ports on %s: %s' % (
+                                       self.host, exc.format_message()))
             return _claim_pci_for_instance_vifs
 
         def make_mark(original):
@@ -76,7 +58,8 @@ class ComputeLiveMigrationPortClaim(base.Change):
                         continue
                     source_address = (vif.source_vif.get('profile') or
                                       {}).get('pci_slot')
-                    sources = [d for d in _source_devices(dest.instance_uuid)
+                    held = pci_migration.instance_devices(dest.instance_uuid)
+                    sources = [d for d in held
                                if d.address == source_address and
                                d.request_id == dest.request_id]
                     if sources and pci_migration.is_live_migratable_device(

@@ -12,7 +12,6 @@ The stored request spec is left as it was.
 
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
-from nova_vfio_lm import pci_tags
 
 
 class ConductorLiveMigrationPortScheduling(base.Change):
@@ -23,27 +22,16 @@ class ConductorLiveMigrationPortScheduling(base.Change):
 
     def _apply(self):
         from nova.conductor.tasks import live_migrate
-        from nova import objects
 
         def make(original):
             def _find_destination(self):
                 pci_requests = self.request_spec.pci_requests
-                if not (pci_requests and pci_requests.requests and
-                        pci_migration.port_requests(self.instance)):
+                if not (pci_requests and pci_requests.requests):
                     return original(self)
-                moving = pci_migration.migratable_port_request_ids(
-                    self.instance, objects.PciDeviceList.get_by_instance_uuid(
-                        self.context, self.instance.uuid))
-                changed = [(r, r.spec) for r in pci_requests.requests
-                           if r.request_id in moving]
-                for request, spec in changed:
-                    request.spec = [dict(s, **{pci_tags.LIVE_MIGRATABLE:
-                                               pci_tags.TRUE}) for s in spec]
-                try:
+                with pci_migration.requiring_live_migratable(
+                        pci_requests.requests,
+                        pci_migration.moving_port_request_ids(self.instance)):
                     return original(self)
-                finally:
-                    for request, spec in changed:
-                        request.spec = spec
             return _find_destination
 
         base.wrap(live_migrate.LiveMigrationTask, '_find_destination', make)

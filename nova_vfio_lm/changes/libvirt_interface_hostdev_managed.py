@@ -10,6 +10,7 @@ a live-migration destination.
 """
 
 from nova_vfio_lm.changes import base
+from nova_vfio_lm import pci_migration
 from nova_vfio_lm import pci_tags
 
 
@@ -19,12 +20,8 @@ def _unmanaged(instance_uuid, address):
     The server may hold a VF at the same address on two hosts during a
     live migration; ``no`` only when every such device says so.
     """
-    from nova import context as nova_context
-    from nova import objects
-
-    devices = [d for d in objects.PciDeviceList.get_by_instance_uuid(
-        nova_context.get_admin_context(), instance_uuid)
-        if d.address == address]
+    devices = [d for d in pci_migration.instance_devices(instance_uuid)
+               if d.address == address]
     return bool(devices) and all(
         (d.extra_info or {}).get(pci_tags.MANAGED) == pci_tags.FALSE
         for d in devices)

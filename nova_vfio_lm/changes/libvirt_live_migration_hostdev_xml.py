@@ -16,14 +16,8 @@ from nova_vfio_lm import pci_migration
 
 def migratable_source_addresses(instance):
     """Addresses of the guest's live-migratable devices on this host."""
-    from nova import context as nova_context
-    from nova import objects
-
-    # A context of its own: the migration monitor writes through the
-    # request context concurrently, and the database session is per context.
-    devices = objects.PciDeviceList.get_by_instance_uuid(
-        nova_context.get_admin_context(), instance.uuid)
-    return {device.address for device in devices
+    return {device.address
+            for device in pci_migration.instance_devices(instance.uuid)
             if device.status == 'allocated' and
             pci_migration.is_live_migratable_device(device)}
 

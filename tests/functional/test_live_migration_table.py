@@ -19,10 +19,8 @@ the destination.
 """
 
 from nova_vfio_lm.testing import cloud
+from tests.functional.test_scheduling_table import ALIASES
 
-ALIASES = {'yes': cloud.alias('a-yes', live_migratable='yes'),
-           'no': cloud.alias('a-no', live_migratable='no'),
-           'unset': cloud.alias('a-unset')}
 
 #: the source's VFs: PF 0's are live-migratable, PF 1's are not, PF 2's
 #: are untagged; fake libvirt puts PF n at slot n, its VFs at functions 1-2
