@@ -16,6 +16,7 @@ import argparse
 import time
 
 import nova_vfio_lm
+from nova_vfio_lm.changes import base
 
 
 def _build_host_stats(n_pools):
@@ -59,7 +60,7 @@ def measure(n_hosts, n_pools, rounds):
 
     cls = pci_stats.PciDeviceStats
     plugin = cls._filter_pools
-    nova_own = getattr(plugin, '_nova_vfio_lm_original', plugin)
+    nova_own = base.stock(plugin)
     hosts = [_build_host_stats(n_pools) for _ in range(n_hosts)]
     requests = [_request()]
     best = {'nova': float('inf'), 'plugin': float('inf')}

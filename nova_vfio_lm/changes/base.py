@@ -106,12 +106,26 @@ class Change:
 def wrap(owner, attr, make_wrapper):
     """Replace ``owner.attr`` by ``make_wrapper(original)``, once.
 
-    The wrapper is marked so a second call finds it and does nothing, even
-    if two copies of a change module were imported.
+    Several changes may wrap the same attribute, each its own rule. Each
+    wrapper is marked with its maker, so a second call with the same maker
+    finds it and does nothing, even if two copies of a change module were
+    imported.
     """
     current = getattr(owner, attr)
-    if getattr(current, '_nova_vfio_lm_original', None) is not None:
-        return
+    key = '%s.%s' % (make_wrapper.__module__, make_wrapper.__qualname__)
+    found = current
+    while getattr(found, '_nova_vfio_lm_original', None) is not None:
+        if getattr(found, '_nova_vfio_lm_by', None) == key:
+            return
+        found = found._nova_vfio_lm_original
     wrapper = make_wrapper(current)
     wrapper._nova_vfio_lm_original = current
+    wrapper._nova_vfio_lm_by = key
     setattr(owner, attr, wrapper)
+
+
+def stock(attribute):
+    """What Nova itself has under every change's wrapper of an attribute."""
+    while getattr(attribute, '_nova_vfio_lm_original', None) is not None:
+        attribute = attribute._nova_vfio_lm_original
+    return attribute

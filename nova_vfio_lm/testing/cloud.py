@@ -286,10 +286,11 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         For the tests of a peer compute that does not run the plugin: both
         computes of this cloud share one process.
         """
-        current = getattr(cls, method)
+        from nova_vfio_lm.changes import base
+
         self.useFixture(fixtures.MonkeyPatch(
             '%s.%s.%s' % (cls.__module__, cls.__name__, method),
-            getattr(current, '_nova_vfio_lm_original', current)))
+            base.stock(getattr(cls, method))))
 
     def release_live_migrations(self):
         """Let held migrations (``hold=True``) complete."""

@@ -23,6 +23,19 @@ class Shout(base.Change):
         base.wrap(Target, 'greet', make)
 
 
+class Exclaim(base.Change):
+    name = 'exclaim'
+    summary = 'greetings end with a bang'
+    series = frozenset({30})
+
+    def _apply(self):
+        def make(original):
+            def greet(self):
+                return original(self) + '!'
+            return greet
+        base.wrap(Target, 'greet', make)
+
+
 class ChangeTest(testtools.TestCase):
 
     def setUp(self):
@@ -42,6 +55,12 @@ class ChangeTest(testtools.TestCase):
         Shout()._apply()
         Shout()._apply()
         self.assertEqual('HELLO', Target().greet())
+
+    def test_two_changes_wrap_one_attribute_each_once(self):
+        for change in (Shout(), Exclaim(), Shout(), Exclaim()):
+            change._apply()
+        self.assertEqual('HELLO!', Target().greet())
+        self.assertEqual('hello', base.stock(Target.greet)(Target()))
 
     def test_not_needed_on_native_nova(self):
         change = Shout()
