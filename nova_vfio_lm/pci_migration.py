@@ -198,8 +198,11 @@ def moving_port_request_ids(instance):
 def requiring_live_migratable(requests, request_ids):
     """Let some PCI requests match only live-migratable VFs, for a while.
 
-    Used while a moving port's VF is scheduled or claimed; the requests
-    are given back their own specs afterwards, so nothing stored changes.
+    Used while a moving port's VF is scheduled or claimed. Afterwards each
+    request has its own spec back, with whatever Nova wrote into it
+    meanwhile (the conductor pins a QoS port to the PF netdev of its new
+    bandwidth allocation, in place, in the instance's requests, which a
+    request spec built from the instance shares).
 
     :returns: (as the context value) whether any request was changed.
     """
@@ -211,4 +214,11 @@ def requiring_live_migratable(requests, request_ids):
         yield bool(changed)
     finally:
         for request, spec in changed:
+            for own, used in zip(spec, request.spec):
+                kept = own.get(pci_tags.LIVE_MIGRATABLE)
+                own.update(used)
+                if kept is None:
+                    del own[pci_tags.LIVE_MIGRATABLE]
+                else:
+                    own[pci_tags.LIVE_MIGRATABLE] = kept
             request.spec = spec
