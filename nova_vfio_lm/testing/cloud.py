@@ -26,6 +26,7 @@ from nova.tests.functional.libvirt import base as libvirt_base
 import nova_vfio_lm
 from nova_vfio_lm import series as series_mod
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
+from nova_vfio_lm.testing import fakelibvirt_netdevs
 
 #: Set to 1 to run the cloud with the plugin inactive, e.g. to check that a
 #: behaviour test fails without it. Changes applied earlier in the same
@@ -130,6 +131,9 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
     #: Standard traits the placement service of this cloud does not know,
     #: as when placement runs an older os-traits than Nova.
     PLACEMENT_LACKS_TRAITS = ()
+    #: ``{PF address: netdev name}``: the VFs of these PFs are NIC VFs
+    #: whose ``parent_ifname`` is that name (needed for QoS ports).
+    PF_NETDEVS = {}
 
     def setUp(self):
         if plugin_active_in_tests():
@@ -154,6 +158,9 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         super().setUp()
         self.useFixture(fakelibvirt_hostdevs.PciHostdevFixture(
             drivers=lambda: [c.driver for c in self.computes.values()]))
+        if self.PF_NETDEVS:
+            self.useFixture(
+                fakelibvirt_netdevs.PfNetdevFixture(self.PF_NETDEVS))
         self.ctxt = nova_context.get_admin_context()
 
     # -- building the cloud -------------------------------------------------
@@ -391,6 +398,48 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
                 break
             time.sleep(0.1)
         return server
+
+    def add_sriov_agent_providers(self, hostname, bandwidth, traits):
+        """The providers neutron's SR-IOV agent reports for a host.
+
+        Neutron names each PF's provider ``<host>:NIC Switch agent:<PF
+        netdev>``; Nova reads the netdev name from it to pick a VF of the
+        PF that holds a port's bandwidth allocation.
+
+        :param bandwidth: ``{PF netdev name: kbit/s each way}``; 0 gives
+            that PF a provider without bandwidth inventory.
+        :param traits: each PF provider's traits (physnet, vnic type).
+        :returns: ``{PF netdev name: provider uuid}``.
+        """
+        import os_resource_classes as orc
+
+        agent = self._add_provider('%s:NIC Switch agent' % hostname,
+                                   self.compute_rp_uuids[hostname])
+        for trait in traits:
+            self._create_trait(trait)
+        providers = {}
+        for ifname, kbps in bandwidth.items():
+            rp_uuid = self._add_provider(
+                '%s:NIC Switch agent:%s' % (hostname, ifname), agent)
+            if kbps:
+                self._update_inventory(rp_uuid, {
+                    'resource_provider_generation': self.placement.get(
+                        '/resource_providers/%s' % rp_uuid).body[
+                            'generation'],
+                    'inventories': {
+                        orc.NET_BW_IGR_KILOBIT_PER_SEC: {'total': kbps},
+                        orc.NET_BW_EGR_KILOBIT_PER_SEC: {'total': kbps}}})
+            self._set_provider_traits(rp_uuid, traits)
+            providers[ifname] = rp_uuid
+        return providers
+
+    def _add_provider(self, name, parent):
+        from oslo_utils import uuidutils
+
+        rp_uuid = uuidutils.generate_uuid()
+        self.placement.post('/resource_providers', version='1.20', body={
+            'name': name, 'uuid': rp_uuid, 'parent_provider_uuid': parent})
+        return rp_uuid
 
     def enable_pci_in_placement(self):
         """Report PCI devices to placement and schedule them there."""

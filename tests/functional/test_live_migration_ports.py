@@ -46,6 +46,8 @@ class _PortCloud(cloud.VfioCloudTestCase):
     HYPERVISOR_HOLDS = False
     #: compute2's own ``[pci]device_spec``, when it differs
     DEST_DEVICE_SPEC = None
+    #: PFs per host; the four VFs are shared out among them
+    NUM_PFS = 1
 
     def setUp(self):
         super().setUp()
@@ -56,8 +58,8 @@ class _PortCloud(cloud.VfioCloudTestCase):
         self.plugged = []
         self._count_hotplug('attach_interface')
         self._count_hotplug('detach_interface')
-        self.start_sriov_compute('compute1')
-        self.start_sriov_compute('compute2',
+        self.start_sriov_compute('compute1', num_pfs=self.NUM_PFS)
+        self.start_sriov_compute('compute2', num_pfs=self.NUM_PFS,
                                  device_specs=self.DEST_DEVICE_SPEC)
 
     def _count_hotplug(self, method):
