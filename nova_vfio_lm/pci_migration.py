@@ -194,6 +194,36 @@ def moving_port_request_ids(instance):
                                        instance_devices(instance.uuid))
 
 
+#: the spec key that pins a port's PCI request to one PF's netdev
+PARENT_IFNAME = 'parent_ifname'
+
+
+def repin_port_requests_to_held_vfs(instance):
+    """Make each port's PCI request name the PF of the VF the port holds.
+
+    Nova pins a port with a bandwidth allocation to the PF netdev of that
+    allocation (``parent_ifname`` in the request spec). During a live
+    migration the conductor writes the destination's PF there, and the
+    source saves the instance with it while the migration runs. After a
+    rollback the port still holds its source VF, so its request must name
+    that VF's PF again; else the database places the port's VF on a PF it
+    is not on.
+
+    :returns: whether any request changed.
+    """
+    held = {d.request_id: d for d in instance_devices(instance.uuid)
+            if d.status == 'allocated'}
+    changed = False
+    for request in port_requests(instance):
+        device = held.get(request.request_id)
+        pf = _flag(device, PARENT_IFNAME, None) if device else None
+        for spec in request.spec if pf else ():
+            if spec.get(PARENT_IFNAME, pf) != pf:
+                spec[PARENT_IFNAME] = pf
+                changed = True
+    return changed
+
+
 @contextlib.contextmanager
 def requiring_live_migratable(requests, request_ids):
     """Let some PCI requests match only live-migratable VFs, for a while.

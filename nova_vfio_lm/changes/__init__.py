@@ -18,6 +18,7 @@ from nova_vfio_lm.changes import libvirt_version_requirements
 from nova_vfio_lm.changes import live_migrate_data_moving_ports
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm.changes import live_migration_rollback_claims
+from nova_vfio_lm.changes import live_migration_rollback_port_pf
 from nova_vfio_lm.changes import pci_alias_live_migratable
 from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
@@ -51,4 +52,5 @@ ALL = (
     compute_live_migration_port_claim.CHANGE,
     libvirt_live_migration_ports_stay_attached.CHANGE,
     libvirt_interface_hostdev_managed.CHANGE,
+    live_migration_rollback_port_pf.CHANGE,
 )
