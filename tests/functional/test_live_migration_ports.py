@@ -120,10 +120,19 @@ class _PortCloud(cloud.VfioCloudTestCase):
         self.assertEqual(before, {port_id: self.bound_vf({'id': port_id})
                                   for port_id in before})
         for port_id in before:
-            self.assertEqual('compute1', self.neutron.show_port(
-                port_id)['port']['binding:host_id'])
+            self.assert_bound_only_on(port_id, 'compute1')
         self.assertEqual(before, self.port_vfs(server['id'], 'compute1'))
         self.assert_nothing_claimed('compute2')
+
+    def assert_bound_only_on(self, port_id, host):
+        """The port's active binding is on ``host``, no other is left."""
+        from neutronclient.common import exceptions
+
+        self.assertEqual(host, self.neutron.show_port(
+            port_id)['port']['binding:host_id'])
+        for other in {'compute1', 'compute2'} - {host}:
+            self.assertRaises(exceptions.NeutronClientException,
+                              self.neutron.show_port_binding, port_id, other)
 
     @staticmethod
     def interface_managed(xml):
@@ -178,7 +187,7 @@ class MigratablePortTest(_PortCloud):
                          bound['binding:profile']['pci_vendor_info'])
         self.assertEqual(port['mac_address'], bound['mac_address'])
         self.assertEqual({'vlan': 42}, bound['binding:vif_details'])
-        self.assertEqual('compute2', bound['binding:host_id'])
+        self.assert_bound_only_on(port['id'], 'compute2')
         self.assertEqual((4, 4), self.pci_counts('compute1'))
         self.assertEqual((4, 3), self.pci_counts('compute2'))
 
@@ -297,8 +306,7 @@ class NoMigratableVfForPortTest(_PortCloud):
         self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
         self.assertEqual([], self.plugged)
         self.assertEqual(source_vf, self.bound_vf(port))
-        self.assertEqual('compute1', self.neutron.show_port(
-            port['id'])['port']['binding:host_id'])
+        self.assert_bound_only_on(port['id'], 'compute1')
         self.assertEqual([], self.wait_for_claims_released('compute2'))
         self.assertEqual((4, 3), self.pci_counts('compute2'))
         # refused by the destination's pre-check, or already by the

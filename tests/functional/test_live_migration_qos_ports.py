@@ -64,8 +64,8 @@ class _QosPortCloud(ports._PortCloud):
         return request.spec[0].get('parent_ifname')
 
     def assert_port_on(self, server, port, host, ifname, vfs):
+        self.assert_bound_only_on(port['id'], host)
         bound = self.neutron.show_port(port['id'])['port']
-        self.assertEqual(host, bound['binding:host_id'])
         self.assertIn(bound['binding:profile']['pci_slot'], vfs)
         self.assertEqual(self.pf_rps[host][ifname],
                          bound['binding:profile']['allocation'])
