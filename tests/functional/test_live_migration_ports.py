@@ -108,7 +108,8 @@ class _PortCloud(cloud.VfioCloudTestCase):
         """ACTIVE on compute1, ports bound to their source VFs again.
 
         :param before: ``{port id: VF}`` before the migration.
-        :param legacy: the port that is unplugged and plugged again.
+        :param legacy: the port that is unplugged and plugged again, or
+            ``None`` if the migration failed before any unplug.
         """
         self.assertEqual([], self.wait_for_claims_released('compute2'))
         server = self.api.get_server(server['id'])
@@ -116,7 +117,8 @@ class _PortCloud(cloud.VfioCloudTestCase):
         self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
         # the legacy port went out and came back; the moving one stayed
         self.assertEqual([('detach_interface', legacy['id']),
-                          ('attach_interface', legacy['id'])], self.plugged)
+                          ('attach_interface', legacy['id'])]
+                         if legacy else [], self.plugged)
         self.assertEqual(before, {port_id: self.bound_vf({'id': port_id})
                                   for port_id in before})
         for port_id in before:
@@ -276,6 +278,27 @@ class AbortedPortMigrationTest(_PortCloud):
 
         self.assertEqual('cancelled', migration['status'])
         self.assert_ports_back_on_source(server, before, legacy)
+
+
+class PreLiveMigrationFailurePortTest(_PortCloud):
+
+    def test_failure_on_destination_keeps_ports_bound_on_source(self):
+        # the destination fails to prepare (e.g. a disk or network error);
+        # there is no real stand-in for that on the fake host
+        from nova import exception
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.pre_live_migration',
+            side_effect=exception.NovaException('destination not ready')))
+        moving, legacy = self.migratable_port(), self.legacy_port()
+        server = self.boot_with_ports([moving, legacy])
+        before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertIn(migration['status'], ('error', 'failed'))
+        # the source had not unplugged anything yet
+        self.assert_ports_back_on_source(server, before, None)
 
 
 class NoMigratableVfForPortTest(_PortCloud):
