@@ -301,6 +301,41 @@ class PreLiveMigrationFailurePortTest(_PortCloud):
         self.assert_ports_back_on_source(server, before, None)
 
 
+class PostMigrationFailurePortTest(_PortCloud):
+
+    def test_error_after_switch_over_leaves_port_with_the_guest(self):
+        # The guest already runs on compute2 when its post-migration step
+        # fails there (no real stand-in for that on the fake host): the
+        # server is in ERROR on compute2 (Nova's rule). The port must be
+        # bound to the VF the guest uses there, nothing claimed anywhere.
+        from nova import exception
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.'
+            'post_live_migration_at_destination',
+            side_effect=exception.NovaException('post-migration failed')))
+        port = self.migratable_port()
+        server = self.boot_with_ports([port])
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('ERROR', server['status'])
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([], self.plugged)
+        dest_vf = self.port_vfs(server['id'], 'compute2')[port['id']]
+        self.assertEqual({port['mac_address']: dest_vf},
+                         self.sent_interfaces())
+        self.assertEqual(dest_vf, self.bound_vf(port))
+        # active on compute2 (Nova leaves the inactive source binding for
+        # the operator's cleanup of an ERROR server, as for every port)
+        self.assertEqual('compute2', self.neutron.show_port(
+            port['id'])['port']['binding:host_id'])
+        self.assertEqual({'allocated'}, {
+            d.status for d in self.server_pci_devices(server['id'])})
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+
+
 class NoMigratableVfForPortTest(_PortCloud):
     """On compute2 only VF 1 of physnet4 is live-migratable."""
 
