@@ -89,6 +89,17 @@ class _PortCloud(cloud.VfioCloudTestCase):
         self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
         return server
 
+    def boot_with_both_kinds(self):
+        """A server with a moving and a legacy port, before migrating.
+
+        :returns: the server, ``{port id: VF}`` and the legacy port.
+        """
+        moving, legacy = self.migratable_port(), self.legacy_port()
+        server = self.boot_with_ports([moving, legacy])
+        before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
+        self.plugged.clear()
+        return server, before, legacy
+
     def bound_vf(self, port):
         profile = self.neutron.show_port(port['id'])['port'][
             'binding:profile']
@@ -250,10 +261,7 @@ class MigratablePortFailureTest(_PortCloud):
     HYPERVISOR_FAILS = True
 
     def test_failed_migration_keeps_port_bound_on_source(self):
-        moving, legacy = self.migratable_port(), self.legacy_port()
-        server = self.boot_with_ports([moving, legacy])
-        before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
-        self.plugged.clear()
+        server, before, legacy = self.boot_with_both_kinds()
 
         server, migration = self.live_migrate(server)
 
@@ -266,10 +274,7 @@ class AbortedPortMigrationTest(_PortCloud):
     HYPERVISOR_HOLDS = True
 
     def test_abort_keeps_ports_bound_on_source(self):
-        moving, legacy = self.migratable_port(), self.legacy_port()
-        server = self.boot_with_ports([moving, legacy])
-        before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
-        self.plugged.clear()
+        server, before, legacy = self.boot_with_both_kinds()
         self.start_live_migration(server, host='compute2')
         migration = self.wait_until_held(server)
 
@@ -289,10 +294,7 @@ class PreLiveMigrationFailurePortTest(_PortCloud):
         self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.driver.LibvirtDriver.pre_live_migration',
             side_effect=exception.NovaException('destination not ready')))
-        moving, legacy = self.migratable_port(), self.legacy_port()
-        server = self.boot_with_ports([moving, legacy])
-        before = {p['id']: self.bound_vf(p) for p in (moving, legacy)}
-        self.plugged.clear()
+        server, before, legacy = self.boot_with_both_kinds()
 
         server, migration = self.live_migrate(server)
 

@@ -45,6 +45,18 @@ class _QosPortCloud(ports._PortCloud):
             'required': TRAITS})
         return self.neutron.create_port({'port': port})['port']
 
+    def boot_on_ens1(self):
+        """A server with a QoS port on compute1, before migrating.
+
+        :returns: the server, the port and its VF (one of ens1's).
+        """
+        port = self.qos_port()
+        server = self.boot_with_ports([port])
+        source_vf = self.assert_port_on(server, port, 'compute1', 'ens1',
+                                        PF1_VFS)
+        self.plugged.clear()
+        return server, port, source_vf
+
     def bandwidth_used(self):
         """``{(host, PF netdev): kbit/s used}`` where any is used."""
         used = {}
@@ -73,14 +85,22 @@ class _QosPortCloud(ports._PortCloud):
         self.assertEqual(ifname, self.port_pf(server['id']))
         return bound['binding:profile']['pci_slot']
 
+    def assert_port_back_on_source(self, server, port, source_vf):
+        """ACTIVE on compute1, port on its VF of ens1, never unplugged."""
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        server = self.api.get_server(server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([], self.plugged)
+        self.assertEqual(source_vf, self.assert_port_on(
+            server, port, 'compute1', 'ens1', PF1_VFS))
+        self.assert_nothing_claimed('compute2')
+
 
 class QosPortMigrationTest(_QosPortCloud):
 
     def test_port_moves_to_the_vf_of_the_pf_holding_its_bandwidth(self):
-        port = self.qos_port()
-        server = self.boot_with_ports([port])
-        self.assert_port_on(server, port, 'compute1', 'ens1', PF1_VFS)
-        self.plugged.clear()
+        server, port, _source_vf = self.boot_on_ens1()
 
         server, migration = self.live_migrate(server)
 
@@ -101,23 +121,12 @@ class FailedQosPortMigrationTest(_QosPortCloud):
     HYPERVISOR_FAILS = True
 
     def test_bandwidth_and_vf_stay_on_the_source(self):
-        port = self.qos_port()
-        server = self.boot_with_ports([port])
-        source_vf = self.assert_port_on(server, port, 'compute1', 'ens1',
-                                        PF1_VFS)
-        self.plugged.clear()
+        server, port, source_vf = self.boot_on_ens1()
 
         server, migration = self.live_migrate(server)
 
         self.assertIn(migration['status'], ('error', 'failed'))
-        self.assertEqual([], self.wait_for_claims_released('compute2'))
-        server = self.api.get_server(server['id'])
-        self.assertEqual('ACTIVE', server['status'])
-        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
-        self.assertEqual([], self.plugged)
-        self.assertEqual(source_vf, self.assert_port_on(
-            server, port, 'compute1', 'ens1', PF1_VFS))
-        self.assert_nothing_claimed('compute2')
+        self.assert_port_back_on_source(server, port, source_vf)
 
 
 class NoMigratableVfOnBandwidthPfTest(_QosPortCloud):
@@ -131,11 +140,7 @@ class NoMigratableVfOnBandwidthPfTest(_QosPortCloud):
          for address in PF2_VFS])
 
     def test_refused_and_nothing_moves(self):
-        port = self.qos_port()
-        server = self.boot_with_ports([port])
-        source_vf = self.assert_port_on(server, port, 'compute1', 'ens1',
-                                        PF1_VFS)
-        self.plugged.clear()
+        server, port, source_vf = self.boot_on_ens1()
 
         server, migration = self.live_migrate(server, host='compute2')
 
@@ -144,11 +149,4 @@ class NoMigratableVfOnBandwidthPfTest(_QosPortCloud):
         # ens2, where placement put the bandwidth, and found none
         self.assertIn('not enough free live-migratable VFs for the ports',
                       self.stdlog.logger.output)
-        server = self.api.get_server(server['id'])
-        self.assertEqual('ACTIVE', server['status'])
-        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
-        self.assertEqual([], self.plugged)
-        self.assertEqual(source_vf, self.assert_port_on(
-            server, port, 'compute1', 'ens1', PF1_VFS))
-        self.assertEqual([], self.wait_for_claims_released('compute2'))
-        self.assert_nothing_claimed('compute2')
+        self.assert_port_back_on_source(server, port, source_vf)
