@@ -23,6 +23,7 @@ from nova_vfio_lm.changes import pci_alias_live_migratable
 from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
 from nova_vfio_lm.changes import pci_stats_live_migratable
+from nova_vfio_lm.changes import pci_tracker_claims_add_up
 from nova_vfio_lm.changes import placement_live_migratable_trait
 from nova_vfio_lm.changes import placement_pci_request_traits
 
@@ -53,4 +54,5 @@ ALL = (
     libvirt_live_migration_ports_stay_attached.CHANGE,
     libvirt_interface_hostdev_managed.CHANGE,
     live_migration_rollback_port_pf.CHANGE,
+    pci_tracker_claims_add_up.CHANGE,
 )

@@ -107,6 +107,14 @@ def split_device_specs(migratable, others):
              for vf in others])
 
 
+def _source_address(element):
+    """The host PCI address in a hostdev's or interface's ``<source>``."""
+    address = element.find('./source/address')
+    return '%04x:%02x:%02x.%x' % tuple(
+        int(address.get(k), 16)
+        for k in ('domain', 'bus', 'slot', 'function'))
+
+
 def alias(name, **keys):
     """One ``[pci]alias`` entry for fake libvirt's VFs (JSON)."""
     from oslo_serialization import jsonutils
@@ -209,6 +217,29 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         self._use_placement_traits(os_traits)
         # what placement does with its traits when it boots
         trait.ensure_sync(db_api.DbContext())
+
+    def use_neutron(self):
+        """Nova's libvirt neutron fixture, with physnet4 for SR-IOV ports.
+
+        :attr:`plugged` records each hot-plug and hot-unplug of a port
+        (``('attach_interface' | 'detach_interface', port id)``) before
+        Nova does it.
+        """
+        from nova.virt.libvirt import driver
+
+        self.neutron = self.useFixture(
+            libvirt_base.LibvirtNeutronFixture(self))
+        self.plugged = []
+        for method in ('attach_interface', 'detach_interface'):
+            original = getattr(driver.LibvirtDriver, method)
+
+            def spy(driver_self, context, instance, *args,
+                    _method=method, _original=original):
+                self.plugged.append((_method, args[-1]['id']))
+                return _original(driver_self, context, instance, *args)
+
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova.virt.libvirt.driver.LibvirtDriver.' + method, spy))
 
     def use_live_migration_hypervisor(self, fail=False, hold=False):
         """Fake libvirt's migrateToURI3 carries the guest to the destination.
@@ -345,6 +376,29 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             time.sleep(0.1)
             server = self.api.get_server(server['id'])
         return server, migrations[0] if migrations else None
+
+    def live_migration_phases(self, server_id):
+        """``[(event, seconds)]`` of the server's last live migration.
+
+        From its instance action events; only the phases that ended.
+        """
+        from oslo_utils import timeutils
+
+        actions = self.api.api_get('/servers/%s/os-instance-actions' % (
+            server_id)).body['instanceActions']
+        actions = [a for a in actions if a['action'] == 'live-migration']
+        if not actions:
+            return []
+        events = self.api.api_get('/servers/%s/os-instance-actions/%s' % (
+            server_id, actions[0]['request_id'])).body[
+                'instanceAction']['events']
+        phases = []
+        for event in sorted(events, key=lambda e: e['start_time']):
+            if event.get('finish_time'):
+                seconds = (timeutils.parse_isotime(event['finish_time']) -
+                           timeutils.parse_isotime(event['start_time']))
+                phases.append((event['event'], seconds.total_seconds()))
+        return phases
 
     def abort_live_migration(self, server, migration):
         """``DELETE /servers/{id}/migrations/{id}``, as an admin does."""
@@ -502,16 +556,21 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
 
     def guest_hostdevs(self, hostname, server_id):
         """``[(source address, managed)]`` of the guest's PCI hostdevs."""
-        result = []
-        for hostdev in fakelibvirt_hostdevs.pci_hostdevs_of(
-                self.domain_xml(hostname, server_id)):
-            address = hostdev.find('./source/address')
-            result.append((
-                '%04x:%02x:%02x.%x' % tuple(
-                    int(address.get(k), 16)
-                    for k in ('domain', 'bus', 'slot', 'function')),
-                hostdev.get('managed')))
-        return result
+        return [(_source_address(hostdev), hostdev.get('managed'))
+                for hostdev in fakelibvirt_hostdevs.pci_hostdevs_of(
+                    self.domain_xml(hostname, server_id))]
+
+    @staticmethod
+    def hostdev_interfaces(xml):
+        """``{MAC: (VF address, managed)}`` of a guest XML's SR-IOV ports.
+
+        These are the ``<interface type='hostdev'>`` of neutron ports.
+        """
+        found = etree.fromstring(xml).findall(
+            "./devices/interface[@type='hostdev']")
+        return {iface.find('./mac').get('address'):
+                (_source_address(iface), iface.get('managed'))
+                for iface in found}
 
     @staticmethod
     def xml_text(element):

@@ -9,7 +9,6 @@ gets a live-migratable VF, one on ``bar`` a legacy one.
 import copy
 
 import fixtures
-from lxml import etree
 from nova import objects
 from nova.tests.functional.libvirt import base as libvirt_base
 from oslo_utils import uuidutils
@@ -51,29 +50,12 @@ class _PortCloud(cloud.VfioCloudTestCase):
 
     def setUp(self):
         super().setUp()
-        self.neutron = self.useFixture(
-            libvirt_base.LibvirtNeutronFixture(self))
+        self.use_neutron()
         self.use_live_migration_hypervisor(fail=self.HYPERVISOR_FAILS,
                                            hold=self.HYPERVISOR_HOLDS)
-        self.plugged = []
-        self._count_hotplug('attach_interface')
-        self._count_hotplug('detach_interface')
         self.start_sriov_compute('compute1', num_pfs=self.NUM_PFS)
         self.start_sriov_compute('compute2', num_pfs=self.NUM_PFS,
                                  device_specs=self.DEST_DEVICE_SPEC)
-
-    def _count_hotplug(self, method):
-        """Record every hot(un)plug of a port, then let Nova do it."""
-        from nova.virt.libvirt import driver
-        original = getattr(driver.LibvirtDriver, method)
-
-        def spy(driver_self, context, instance, *args):
-            vif = args[-1]
-            self.plugged.append((method, vif['id']))
-            return original(driver_self, context, instance, *args)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.virt.libvirt.driver.LibvirtDriver.' + method, spy))
 
     def migratable_port(self):
         return self.neutron.create_port(
@@ -147,25 +129,16 @@ class _PortCloud(cloud.VfioCloudTestCase):
             self.assertRaises(exceptions.NeutronClientException,
                               self.neutron.show_port_binding, port_id, other)
 
-    @staticmethod
-    def interface_managed(xml):
+    def interface_managed(self, xml):
         """``{MAC: managed}`` of the hostdev interfaces of a guest XML."""
-        return {iface.find('./mac').get('address'): iface.get('managed')
-                for iface in etree.fromstring(xml).findall(
-                    "./devices/interface[@type='hostdev']")}
+        return {mac: managed for mac, (_vf, managed)
+                in self.hostdev_interfaces(xml).items()}
 
     def sent_interfaces(self):
         """``{MAC: VF}`` of the hostdev interfaces in the XML sent over."""
         [xml] = self.destination_xmls
-        result = {}
-        for iface in etree.fromstring(xml).findall(
-                "./devices/interface[@type='hostdev']"):
-            address = iface.find('./source/address')
-            result[iface.find('./mac').get('address')] = (
-                '%04x:%02x:%02x.%x' % tuple(
-                    int(address.get(k), 16)
-                    for k in ('domain', 'bus', 'slot', 'function')))
-        return result
+        return {mac: vf for mac, (vf, _managed)
+                in self.hostdev_interfaces(xml).items()}
 
 
 class MigratablePortTest(_PortCloud):
@@ -253,7 +226,11 @@ class MigratablePortTest(_PortCloud):
         self.assertEqual(1, len(flavor_vfs))
         self.assertNotEqual(port_vf, flavor_vfs[0])
         self.assertEqual((4, 4), self.pci_counts('compute1'))
-        self.assertEqual((4, 2), self.pci_counts('compute2'))
+        # both VFs are the server's for good: allocated, none left claimed
+        self.assertEqual(
+            sorted([(port_vf, 'allocated'), (flavor_vfs[0], 'allocated')]),
+            sorted((d.address, d.status) for d in self.pci_devices('compute2')
+                   if not d.is_available()))
 
 
 class MigratablePortFailureTest(_PortCloud):
@@ -267,6 +244,23 @@ class MigratablePortFailureTest(_PortCloud):
 
         self.assertIn(migration['status'], ('error', 'failed'))
         self.assert_ports_back_on_source(server, before, legacy)
+
+    def test_failed_migration_with_flavor_vf_frees_every_claim(self):
+        port = self.migratable_port()
+        server = self.boot_with_ports(
+            [port], flavor_id=self.create_pci_flavor('lm-vf'))
+        source_vfs = sorted(d.address for d in
+                            self.server_pci_devices(server['id']))
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server)
+
+        self.assertIn(migration['status'], ('error', 'failed'))
+        # the port's and the flavor's destination VFs are both freed
+        self.assert_ports_back_on_source(
+            server, {port['id']: self.bound_vf(port)}, None)
+        self.assertEqual(source_vfs, sorted(
+            d.address for d in self.server_pci_devices(server['id'])))
 
 
 class AbortedPortMigrationTest(_PortCloud):
