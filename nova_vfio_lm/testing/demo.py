@@ -1,10 +1,12 @@
 """The demo: a whole Nova cloud in this process, with the plugin active.
 
 Starts Nova's API, conductor, scheduler and placement, two fake-libvirt
-computes with one SR-IOV PF and four VFs each (VF 1-2 live-migratable and
-bound to their variant driver, VF 3-4 not), defines a live-migratable alias
-and flavor, boots a server, shows what it got, live-migrates it and shows
-the source to destination VF mapping.
+computes with one SR-IOV PF and six VFs each (VF 1-2 live-migratable and
+bound to their variant driver, VF 3-4 not, VF 5-6 live-migratable on
+``physnet4`` for neutron ports), defines a live-migratable alias and
+flavor, boots a server, shows what it got, live-migrates it and shows the
+source to destination VF mapping. Then the same for a server with a
+neutron ``direct`` port, which moves with its state: no unplug, no plug.
 """
 
 import os
@@ -14,10 +16,14 @@ import time
 from nova_vfio_lm.testing import cloud
 
 HOSTS = ('compute1', 'compute2')
+NUM_VFS = 6
 
 
 class DemoCloud(cloud.VfioCloudTestCase):
-    PCI_DEVICE_SPEC = cloud.split_device_specs((1, 2), (3, 4))
+    PCI_DEVICE_SPEC = cloud.split_device_specs((1, 2), (3, 4)) + [
+        cloud.device_spec(cloud.vf_address(vf), physical_network='physnet4',
+                          live_migratable='yes', managed='no')
+        for vf in (5, 6)]
     PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes')]
 
     def runTest(self):
@@ -45,10 +51,12 @@ class Steps:
 
 
 def _pool_line(pool):
-    return 'pool %s:%s %-7s count=%d live_migratable=%s managed=%s' % (
-        pool['vendor_id'], pool['product_id'], pool.get('dev_type', ''),
-        pool['count'], pool.get('live_migratable', '-'),
-        pool.get('managed', '-'))
+    return ('pool %s:%s %-7s count=%d live_migratable=%s managed=%s '
+            'physical_network=%s' % (
+                pool['vendor_id'], pool['product_id'],
+                pool.get('dev_type', ''), pool['count'],
+                pool.get('live_migratable', '-'), pool.get('managed', '-'),
+                pool.get('physical_network', '-')))
 
 
 def main(verbose=False, out=sys.stdout):
@@ -78,32 +86,28 @@ def main(verbose=False, out=sys.stdout):
         demo.doCleanups()
 
 
-def _live_migration_phases(demo, server_id):
-    """``[(event, seconds)]`` of the server's last live migration."""
-    from oslo_utils import timeutils
+def _say_counts(demo, steps):
+    for name in HOSTS:
+        total, free = demo.pci_counts(name)
+        steps.say('%s: %d VFs, %d free' % (name, total, free))
 
-    actions = demo.api.api_get(
-        '/servers/%s/os-instance-actions' % server_id).body['instanceActions']
-    [action] = [a for a in actions if a['action'] == 'live-migration']
-    events = demo.api.api_get('/servers/%s/os-instance-actions/%s' % (
-        server_id, action['request_id'])).body['instanceAction']['events']
-    phases = []
-    for event in sorted(events, key=lambda e: e['start_time']):
-        if event.get('finish_time'):
-            seconds = (timeutils.parse_isotime(event['finish_time']) -
-                       timeutils.parse_isotime(event['start_time']))
-            phases.append((event['event'], seconds.total_seconds()))
-    return phases
+
+def _say_phases(demo, steps, server_id):
+    steps.say('phases (instance action events):')
+    for event, seconds in demo.live_migration_phases(server_id):
+        steps.say('  %-48s %6.2f s' % (event, seconds))
 
 
 def _run(demo, steps):
+    demo.use_neutron()
     demo.use_live_migration_hypervisor()
-    steps.step('Start two fake-libvirt computes, 1 PF + 4 VFs each')
+    steps.step('Start two fake-libvirt computes, 1 PF + %d VFs each'
+               % NUM_VFS)
     steps.say('[pci]device_spec:')
     for spec in demo.PCI_DEVICE_SPEC:
         steps.say('  %s' % spec)
     for host in HOSTS:
-        demo.start_sriov_compute(host)
+        demo.start_sriov_compute(host, num_vfs=NUM_VFS)
     steps.done()
 
     steps.step('PCI pools each compute reports to the scheduler')
@@ -135,9 +139,7 @@ def _run(demo, steps):
     for address, managed in demo.guest_hostdevs(host, server['id']):
         steps.say("guest XML: <hostdev type='pci' managed='%s'> source %s"
                   % (managed, address))
-    for name in HOSTS:
-        total, free = demo.pci_counts(name)
-        steps.say('%s: %d VFs, %d free' % (name, total, free))
+    _say_counts(demo, steps)
     steps.done()
 
     source_vfs = {d.request_id: d.address
@@ -155,14 +157,54 @@ def _run(demo, steps):
     for address, managed in demo.guest_hostdevs(dest, server['id']):
         steps.say("destination guest XML: <hostdev type='pci' "
                   "managed='%s'> source %s" % (managed, address))
-    for name in HOSTS:
-        total, free = demo.pci_counts(name)
-        steps.say('%s: %d VFs, %d free' % (name, total, free))
-    steps.say('phases (instance action events):')
-    for event, seconds in _live_migration_phases(demo, server['id']):
-        steps.say('  %-48s %6.2f s' % (event, seconds))
+    _say_counts(demo, steps)
+    _say_phases(demo, steps, server['id'])
     steps.done()
+
+    _run_port(demo, steps)
 
     steps.say()
     steps.say('Demo finished in %.1f s.' % (time.monotonic() - steps.start))
     return 0
+
+
+def _say_port(demo, steps, port, host, server_id, where=''):
+    binding = demo.neutron.show_port(port['id'])['port']
+    profile = binding['binding:profile']
+    steps.say('%sport bound on %s to VF %s (%s, %s), MAC %s' % (
+        where, binding['binding:host_id'], profile['pci_slot'],
+        profile['physical_network'], profile['pci_vendor_info'],
+        binding['mac_address']))
+    interfaces = demo.hostdev_interfaces(demo.domain_xml(host, server_id))
+    for mac, (address, managed) in interfaces.items():
+        steps.say("%sguest XML: <interface type='hostdev' managed='%s'> "
+                  "MAC %s source %s" % (where, managed, mac, address))
+
+
+def _run_port(demo, steps):
+    steps.step('Boot a server with a neutron direct port on physnet4')
+    port = demo.neutron.create_port(
+        {'port': demo.neutron.network_4_port_1})['port']
+    server = demo._create_server(name='demo-port-vm',
+                                 flavor_id=demo._create_flavor(name='std'),
+                                 networks=[{'port': port['id']}],
+                                 host=HOSTS[0])
+    host = server['OS-EXT-SRV-ATTR:host']
+    steps.say('server %s is %s on %s' % (
+        server['id'], server['status'], host))
+    _say_port(demo, steps, port, host, server['id'])
+    _say_counts(demo, steps)
+    steps.done()
+
+    steps.step('Live-migrate it: the port moves with its VF state')
+    demo.plugged.clear()
+    server, migration = demo.live_migrate(server)
+    dest = server['OS-EXT-SRV-ATTR:host']
+    steps.say('migration %s: %s; server %s on %s' % (
+        migration['id'], migration['status'], server['status'], dest))
+    _say_port(demo, steps, port, dest, server['id'], where='destination ')
+    steps.say('port hot-unplug/plug operations during the migration: %d '
+              '(Nova alone: one unplug, one plug)' % len(demo.plugged))
+    _say_counts(demo, steps)
+    _say_phases(demo, steps, server['id'])
+    steps.done()
