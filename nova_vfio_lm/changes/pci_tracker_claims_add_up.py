@@ -3,11 +3,11 @@
 A live migration claims a server's PCI devices on the destination in two
 calls: one for its flavor VFs, one for its SR-IOV ports. Nova's PCI
 tracker keeps one claim list per server and each call replaces it, so the
-devices of the first call drop out of it: they are never allocated when
-the migration completes, nor freed when it rolls back, and stay
-``claimed`` on the destination for good. Nova 2025.1+ does the same for a
-server with a live-migratable flavor VF and a port. This change, on every
-series, keeps the devices of earlier claims in the list.
+devices of the first call drop out of it: they are not allocated when the
+migration completes and stay ``claimed`` on the destination, neither the
+server's nor free. Nova 2025.1+ does the same for a server with a
+live-migratable flavor VF and a port. This change, on every series, keeps
+the devices of earlier claims in the list.
 """
 
 from nova_vfio_lm.changes import base
