@@ -3,9 +3,9 @@
 The destination claims one VF per device of each live-migratable flavor PCI
 request before anything moves, and describes each pair as a plain dict
 carried in ``LiveMigrateData.vfio_lm_pci_devices``; the source rewrites each
-``<hostdev type='pci'>`` of the guest to the destination VF. The source
-marks its own check data with ``vfio_lm_source`` so that the destination
-can refuse a source that would not understand the mapping.
+``<hostdev type='pci'>`` of the guest to the destination VF. Each side
+marks its check data (``vfio_lm_source``, ``vfio_lm_dest``) so that the
+other can refuse a peer that would not understand the mapping.
 """
 
 import contextlib
@@ -23,6 +23,17 @@ KEYS = ('source_address', 'dest_address', 'request_id', 'vendor_id',
 
 class MappingError(Exception):
     """The guest has a live-migratable device with no destination VF."""
+
+
+def peer_runs_plugin(migrate_data, field):
+    """Whether the compute that filled ``field`` of the data runs the plugin.
+
+    :param field: ``vfio_lm_source`` or ``vfio_lm_dest``, the marks each
+        side's pre-check writes.
+    """
+    return (migrate_data is not None and field in migrate_data.fields and
+            field in migrate_data and
+            getattr(migrate_data, field) == DATA_FORMAT)
 
 
 def flavor_requests(instance):

@@ -17,6 +17,7 @@ from nova_vfio_lm.changes import libvirt_live_migration_ports_stay_attached
 from nova_vfio_lm.changes import libvirt_version_requirements
 from nova_vfio_lm.changes import live_migrate_data_moving_ports
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
+from nova_vfio_lm.changes import live_migrate_data_peer_marks
 from nova_vfio_lm.changes import live_migration_rollback_claims
 from nova_vfio_lm.changes import live_migration_rollback_port_pf
 from nova_vfio_lm.changes import pci_alias_live_migratable
@@ -42,6 +43,7 @@ ALL = (
     conductor_live_migration_pci_check.CHANGE,
     conductor_live_migration_pci_request_groups.CHANGE,
     live_migrate_data_pci_devices.CHANGE,
+    live_migrate_data_peer_marks.CHANGE,
     compute_live_migration_pci_claim.CHANGE,
     compute_live_migration_pci_claim_refusal.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,

@@ -6,10 +6,10 @@ other PCI request. This change, on the destination's pre-check, claims one
 VF for each device of every live-migratable flavor PCI request (honouring
 the instance's NUMA placement there), records the source to destination
 pairs in the migrate data, and frees what it claimed if anything in the
-pre-check fails. Each side marks the check data with the plugin's data
-format, so that a source or a destination without the plugin is refused at
-pre-check instead of losing the mapping. Nova then allocates the claimed
-VFs after the migration and frees them on rollback.
+pre-check fails. A source or a destination without the plugin (no peer
+mark, see ``live_migrate_data_peer_marks``) is refused at pre-check instead
+of losing the mapping. Nova then allocates the claimed VFs after the
+migration and frees them on rollback.
 """
 
 from oslo_log import log as logging
@@ -19,11 +19,6 @@ from nova_vfio_lm import pci_migration
 from nova_vfio_lm import pci_pools
 
 LOG = logging.getLogger(__name__)
-
-
-def _peer_has_plugin(migrate_data, field):
-    return (field in migrate_data and
-            getattr(migrate_data, field) == pci_migration.DATA_FORMAT)
 
 
 class ComputeLiveMigrationPciClaim(base.Change):
@@ -37,10 +32,10 @@ class ComputeLiveMigrationPciClaim(base.Change):
         from nova.compute import manager
         from nova import exception
         from nova import objects
-        from nova.virt.libvirt import driver
 
         def claim_and_map(compute, ctxt, instance, requests, migrate_data):
-            if not _peer_has_plugin(migrate_data, 'vfio_lm_source'):
+            if not pci_migration.peer_runs_plugin(migrate_data,
+                                                  'vfio_lm_source'):
                 raise exception.MigrationPreCheckError(
                     reason='source compute %s does not run nova-vfio-lm, so '
                            'it cannot move live-migratable PCI devices' %
@@ -92,25 +87,14 @@ class ComputeLiveMigrationPciClaim(base.Change):
             def check_can_live_migrate_source(self, ctxt, instance,
                                               dest_check_data):
                 if (pci_migration.migratable_flavor_requests(instance) and
-                        not _peer_has_plugin(dest_check_data,
-                                             'vfio_lm_dest')):
+                        not pci_migration.peer_runs_plugin(dest_check_data,
+                                                           'vfio_lm_dest')):
                     raise exception.MigrationPreCheckError(
                         reason='the destination compute does not run '
                                'nova-vfio-lm, so it cannot claim '
                                'live-migratable PCI devices for this server')
-                result = original(self, ctxt, instance, dest_check_data)
-                if 'vfio_lm_source' in result.fields:
-                    result.vfio_lm_source = pci_migration.DATA_FORMAT
-                return result
+                return original(self, ctxt, instance, dest_check_data)
             return check_can_live_migrate_source
-
-        def make_driver_dest(original):
-            def check_can_live_migrate_destination(self, *args, **kwargs):
-                result = original(self, *args, **kwargs)
-                if 'vfio_lm_dest' in result.fields:
-                    result.vfio_lm_dest = pci_migration.DATA_FORMAT
-                return result
-            return check_can_live_migrate_destination
 
         def make_move_claim(original):
             def _test_pci(self):
@@ -127,8 +111,6 @@ class ComputeLiveMigrationPciClaim(base.Change):
 
         base.wrap(manager.ComputeManager,
                   'check_can_live_migrate_destination', make_dest)
-        base.wrap(driver.LibvirtDriver, 'check_can_live_migrate_destination',
-                  make_driver_dest)
         base.wrap(manager.ComputeManager, 'check_can_live_migrate_source',
                   make_source)
         base.wrap(claims.MoveClaim, '_test_pci', make_move_claim)

@@ -1,18 +1,15 @@
 """Carry the VF mapping in ``LibvirtLiveMigrateData``.
 
 Stock Nova 2024.1/2024.2 has no place in the live-migration data for flavor
-PCI devices. This change adds two fields: ``vfio_lm_pci_devices``, one dict
-per device (source and destination address, request id, vendor and product
-id, ``live_migratable``, ``managed``), filled by the destination; and
-``vfio_lm_source`` and ``vfio_lm_dest``, the plugin's data format, set by
-the source and by the destination so that each can refuse a peer that would
-drop the mapping. A compute without the plugin ignores these fields, and
-the checks on each side refuse such a migration before anything moves.
+PCI devices. This change adds ``vfio_lm_pci_devices``, one dict per device
+(source and destination address, request id, vendor and product id,
+``live_migratable``, ``managed``), filled by the destination. A compute
+without the plugin ignores the field; the peer marks
+(``live_migrate_data_peer_marks``) let each side refuse such a peer before
+anything moves.
 """
 
 from nova_vfio_lm.changes import base
-
-FIELDS = ('vfio_lm_pci_devices', 'vfio_lm_source', 'vfio_lm_dest')
 
 
 def add_fields(new_fields, cls_name='LibvirtLiveMigrateData'):
@@ -47,8 +44,6 @@ class LiveMigrateDataPciDevices(base.Change):
 
         add_fields({
             'vfio_lm_pci_devices': fields.ListOfDictOfNullableStringsField(),
-            'vfio_lm_source': fields.StringField(nullable=True),
-            'vfio_lm_dest': fields.StringField(nullable=True),
         })
 
 

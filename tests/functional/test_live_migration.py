@@ -219,8 +219,9 @@ class SourceWithoutPluginTest(_LiveMigrationCloud):
             self.skipTest('Nova 2025.1+ carries its own device mapping')
         # the source answers the pre-check as stock Nova does
         from nova.compute import manager
-        self.use_stock_nova(manager.ComputeManager,
-                            'check_can_live_migrate_source')
+        from nova.virt.libvirt import driver
+        for cls in (manager.ComputeManager, driver.LibvirtDriver):
+            self.use_stock_nova(cls, 'check_can_live_migrate_source')
         server = self.boot_on('compute1')
         vfs = self.device_addresses(server['id'])
 

@@ -37,3 +37,28 @@ class RequiringLiveMigratableTest(testtools.TestCase):
                 [self.other], {'port'}) as changed:
             self.assertFalse(changed)
         self.assertEqual('false', self.other.spec[0]['live_migratable'])
+
+
+class _CheckData(dict):
+    """Check data whose class knows the marks, set or not."""
+
+    fields = ('vfio_lm_source', 'vfio_lm_dest')
+
+    def __getattr__(self, name):
+        return self[name]
+
+
+class PeerRunsPluginTest(testtools.TestCase):
+
+    def test_marked_with_this_data_format(self):
+        data = _CheckData(vfio_lm_dest=pci_migration.DATA_FORMAT)
+        self.assertTrue(pci_migration.peer_runs_plugin(data, 'vfio_lm_dest'))
+        self.assertFalse(
+            pci_migration.peer_runs_plugin(data, 'vfio_lm_source'))
+
+    def test_unmarked_other_format_or_no_data(self):
+        self.assertFalse(pci_migration.peer_runs_plugin(
+            _CheckData(), 'vfio_lm_dest'))
+        self.assertFalse(pci_migration.peer_runs_plugin(
+            _CheckData(vfio_lm_dest='0'), 'vfio_lm_dest'))
+        self.assertFalse(pci_migration.peer_runs_plugin(None, 'vfio_lm_dest'))

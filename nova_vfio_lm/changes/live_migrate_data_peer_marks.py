@@ -1,0 +1,50 @@
+"""Each compute marks its live-migration check data: it runs the plugin.
+
+A peer compute without the plugin would drop what the plugin adds to a
+live migration: the VF mapping, the release of destination claims. The
+source writes the plugin's data format in ``vfio_lm_source`` of the data
+its pre-check returns, the destination in ``vfio_lm_dest``; a compute
+without the plugin leaves them unset, so the other side and the conductor
+(:func:`nova_vfio_lm.pci_migration.peer_runs_plugin`) refuse or skip what
+that peer could not do. Both fields are added to ``LibvirtLiveMigrateData``
+on every series; a compute that does not know them ignores them.
+"""
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import live_migrate_data_pci_devices
+from nova_vfio_lm import pci_migration
+
+
+def _marking(field):
+    def make(original):
+        def check(self, *args, **kwargs):
+            result = original(self, *args, **kwargs)
+            if field in result.fields:
+                setattr(result, field, pci_migration.DATA_FORMAT)
+            return result
+        return check
+    make.__qualname__ = 'mark_' + field
+    return make
+
+
+class LiveMigrateDataPeerMarks(base.Change):
+    name = 'live_migrate_data_peer_marks'
+    summary = ('each compute marks its live-migration check data '
+               '(vfio_lm_source, vfio_lm_dest) as running the plugin')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.objects import fields
+        from nova.virt.libvirt import driver
+
+        live_migrate_data_pci_devices.add_fields({
+            'vfio_lm_source': fields.StringField(nullable=True),
+            'vfio_lm_dest': fields.StringField(nullable=True),
+        })
+        base.wrap(driver.LibvirtDriver, 'check_can_live_migrate_source',
+                  _marking('vfio_lm_source'))
+        base.wrap(driver.LibvirtDriver, 'check_can_live_migrate_destination',
+                  _marking('vfio_lm_dest'))
+
+
+CHANGE = LiveMigrateDataPeerMarks()
