@@ -8,6 +8,7 @@ from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_request_groups
 from nova_vfio_lm.changes import conductor_live_migration_port_scheduling
+from nova_vfio_lm.changes import conductor_live_migration_skipped_host_claims
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_interface_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
@@ -48,6 +49,7 @@ ALL = (
     compute_live_migration_pci_claim_refusal.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,
     live_migration_rollback_claims.CHANGE,
+    conductor_live_migration_skipped_host_claims.CHANGE,
     libvirt_live_migration_failure_state.CHANGE,
     libvirt_live_migration_no_post_copy.CHANGE,
     live_migrate_data_moving_ports.CHANGE,

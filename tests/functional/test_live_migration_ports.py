@@ -332,6 +332,57 @@ class PostMigrationFailurePortTest(_PortCloud):
         self.assertEqual((4, 3), self.pci_counts('compute2'))
 
 
+class RefusedDestinationBindingTest(_PortCloud):
+    """Neutron cannot bind the ports on compute2 (e.g. its agent is down).
+
+    compute2's pre-check has already claimed a VF for each port (and the
+    flavor's) when the conductor asks neutron for the bindings there.
+    """
+
+    def setUp(self):
+        super().setUp()
+        from neutronclient.common import exceptions
+        self.refused = []
+        original = self.neutron.create_port_binding
+
+        def create_port_binding(port_id, body):
+            if body['binding']['host'] == 'compute2':
+                self.refused.append(port_id)
+                raise exceptions.NeutronClientException(status_code=500)
+            return original(port_id, body)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.NeutronFixture.create_port_binding',
+            lambda _fixture, *args: create_port_binding(*args)))
+
+    def test_every_destination_claim_is_freed(self):
+        server, before, legacy = self.boot_with_both_kinds()
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assertEqual('error', migration['status'])
+        self.assertNotEqual([], self.refused)
+        self.assert_ports_back_on_source(server, before, None)
+
+    def test_flavor_vf_claim_is_freed_too(self):
+        port = self.migratable_port()
+        server = self.boot_with_ports(
+            [port], flavor_id=self.create_pci_flavor('lm-vf'))
+        source_vfs = sorted(d.address for d in
+                            self.server_pci_devices(server['id']))
+        self.plugged.clear()
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assertEqual('error', migration['status'])
+        # compute2 had passed its pre-check: both VFs claimed there
+        self.assertNotEqual([], self.refused)
+        self.assert_ports_back_on_source(
+            server, {port['id']: self.bound_vf(port)}, None)
+        self.assertEqual(source_vfs, sorted(
+            d.address for d in self.server_pci_devices(server['id'])))
+
+
 class NoMigratableVfForPortTest(_PortCloud):
     """On compute2 only VF 1 of physnet4 is live-migratable."""
 
