@@ -82,6 +82,25 @@ class _PortCloud(cloud.VfioCloudTestCase):
         self.plugged.clear()
         return server, before, legacy
 
+    def boot_with_port_and_flavor_vf(self):
+        """A server with a moving port and a flavor VF, before migrating.
+
+        :returns: the server and ``({port id: VF}, sorted source VFs)``.
+        """
+        port = self.migratable_port()
+        server = self.boot_with_ports(
+            [port], flavor_id=self.create_pci_flavor('lm-vf'))
+        self.plugged.clear()
+        return server, ({port['id']: self.bound_vf(port)}, sorted(
+            d.address for d in self.server_pci_devices(server['id'])))
+
+    def assert_all_back_on_source(self, server, before):
+        """The port and the flavor VF as before, nothing claimed."""
+        ports, source_vfs = before
+        self.assert_ports_back_on_source(server, ports, None)
+        self.assertEqual(source_vfs, sorted(
+            d.address for d in self.server_pci_devices(server['id'])))
+
     def bound_vf(self, port):
         profile = self.neutron.show_port(port['id'])['port'][
             'binding:profile']
@@ -246,21 +265,13 @@ class MigratablePortFailureTest(_PortCloud):
         self.assert_ports_back_on_source(server, before, legacy)
 
     def test_failed_migration_with_flavor_vf_frees_every_claim(self):
-        port = self.migratable_port()
-        server = self.boot_with_ports(
-            [port], flavor_id=self.create_pci_flavor('lm-vf'))
-        source_vfs = sorted(d.address for d in
-                            self.server_pci_devices(server['id']))
-        self.plugged.clear()
+        server, before = self.boot_with_port_and_flavor_vf()
 
         server, migration = self.live_migrate(server)
 
         self.assertIn(migration['status'], ('error', 'failed'))
         # the port's and the flavor's destination VFs are both freed
-        self.assert_ports_back_on_source(
-            server, {port['id']: self.bound_vf(port)}, None)
-        self.assertEqual(source_vfs, sorted(
-            d.address for d in self.server_pci_devices(server['id'])))
+        self.assert_all_back_on_source(server, before)
 
 
 class AbortedPortMigrationTest(_PortCloud):
@@ -365,22 +376,14 @@ class RefusedDestinationBindingTest(_PortCloud):
         self.assert_ports_back_on_source(server, before, None)
 
     def test_flavor_vf_claim_is_freed_too(self):
-        port = self.migratable_port()
-        server = self.boot_with_ports(
-            [port], flavor_id=self.create_pci_flavor('lm-vf'))
-        source_vfs = sorted(d.address for d in
-                            self.server_pci_devices(server['id']))
-        self.plugged.clear()
+        server, before = self.boot_with_port_and_flavor_vf()
 
         server, migration = self.live_migrate(server, host='compute2')
 
         self.assertEqual('error', migration['status'])
         # compute2 had passed its pre-check: both VFs claimed there
         self.assertNotEqual([], self.refused)
-        self.assert_ports_back_on_source(
-            server, {port['id']: self.bound_vf(port)}, None)
-        self.assertEqual(source_vfs, sorted(
-            d.address for d in self.server_pci_devices(server['id'])))
+        self.assert_all_back_on_source(server, before)
 
 
 class NoMigratableVfForPortTest(_PortCloud):
