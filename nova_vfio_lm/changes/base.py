@@ -129,3 +129,25 @@ def stock(attribute):
     while getattr(attribute, '_nova_vfio_lm_original', None) is not None:
         attribute = attribute._nova_vfio_lm_original
     return attribute
+
+
+def add_migrate_data_fields(new_fields, cls_name='LibvirtLiveMigrateData'):
+    """Add fields to a live-migration data class once, as registered ones.
+
+    A peer without the plugin ignores fields it does not know when it
+    reads the data.
+
+    :param new_fields: ``{name: oslo.versionedobjects field}``.
+    :param cls_name: the class in ``nova.objects.migrate_data``.
+    """
+    from nova.objects import migrate_data
+    from oslo_versionedobjects import base as ovo_base
+
+    cls = getattr(migrate_data, cls_name)
+    missing = {name: field for name, field in new_fields.items()
+               if name not in cls.fields}
+    if not missing:
+        return
+    cls.fields = dict(cls.fields, **missing)
+    # give the new fields the typed properties registration gives the rest
+    ovo_base._make_class_properties(cls)

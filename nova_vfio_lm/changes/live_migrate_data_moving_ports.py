@@ -10,7 +10,6 @@ Nova's unplug and plug.
 """
 
 from nova_vfio_lm.changes import base
-from nova_vfio_lm.changes import live_migrate_data_pci_devices
 
 
 class LiveMigrateDataMovingPorts(base.Change):
@@ -21,7 +20,7 @@ class LiveMigrateDataMovingPorts(base.Change):
     def _apply(self):
         from nova.objects import fields
 
-        live_migrate_data_pci_devices.add_fields(
+        base.add_migrate_data_fields(
             {'vfio_lm_moves': fields.BooleanField(default=False)},
             cls_name='VIFMigrateData')
 

@@ -11,7 +11,6 @@ on every series; a compute that does not know them ignores them.
 """
 
 from nova_vfio_lm.changes import base
-from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm import pci_migration
 
 
@@ -37,7 +36,7 @@ class LiveMigrateDataPeerMarks(base.Change):
         from nova.objects import fields
         from nova.virt.libvirt import driver
 
-        live_migrate_data_pci_devices.add_fields({
+        base.add_migrate_data_fields({
             'vfio_lm_source': fields.StringField(nullable=True),
             'vfio_lm_dest': fields.StringField(nullable=True),
         })

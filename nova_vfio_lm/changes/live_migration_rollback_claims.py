@@ -14,7 +14,6 @@ adds to ``LibvirtLiveMigrateData``.
 from oslo_log import log as logging
 
 from nova_vfio_lm.changes import base
-from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm import pci_migration
 
 LOG = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ class LiveMigrationRollbackClaims(base.Change):
         from nova.compute import manager
         from nova.objects import fields
 
-        live_migrate_data_pci_devices.add_fields({
+        base.add_migrate_data_fields({
             'vfio_lm_release_claims_only': fields.BooleanField(default=False),
         })
 
