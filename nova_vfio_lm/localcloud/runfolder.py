@@ -1,0 +1,149 @@
+"""Where one local cloud keeps everything: config, data, logs, PIDs.
+
+The whole cloud lives under one folder, so ``down`` and a later ``up``
+find what an earlier run left, and removing the folder removes the cloud.
+MariaDB and RabbitMQ drop root and must reach their data folders, so every
+folder on the way must be traversable by other users.
+"""
+
+import configparser
+import json
+import os
+import shutil
+
+#: The run folder unless ``NOVA_VFIO_LM_CLOUD_DIR`` names another.
+DEFAULT_PATH = '/var/tmp/nova-vfio-lm-cloud'
+PATH_ENV = 'NOVA_VFIO_LM_CLOUD_DIR'
+#: First of the loopback ports the cloud listens on (see :data:`PORTS`).
+BASE_PORT_ENV = 'NOVA_VFIO_LM_CLOUD_BASE_PORT'
+DEFAULT_BASE_PORT = 23000
+HOST = '127.0.0.1'
+
+#: Offsets from the base port, one per listening service.
+PORTS = {
+    'mariadb': 6,
+    'rabbitmq': 672,
+    'epmd': 369,
+    'rabbitmq-dist': 673,
+    'keystone': 500,
+    'glance': 292,
+    'placement': 778,
+    'nova-api': 774,
+    'neutron': 696,
+}
+
+
+class RunFolderError(RuntimeError):
+    """The run folder cannot be used; the message says why and what to do."""
+
+
+class RunFolder:
+    """The files of one local cloud.
+
+    :param path: the folder; by default ``$NOVA_VFIO_LM_CLOUD_DIR`` or
+        :data:`DEFAULT_PATH`.
+    """
+
+    def __init__(self, path=None, base_port=None):
+        self.path = os.path.abspath(
+            path or os.environ.get(PATH_ENV) or DEFAULT_PATH)
+        self.base_port = int(base_port or os.environ.get(BASE_PORT_ENV)
+                             or DEFAULT_BASE_PORT)
+
+    def port(self, service):
+        return self.base_port + PORTS[service]
+
+    def url(self, service, path=''):
+        return 'http://%s:%d%s' % (HOST, self.port(service), path)
+
+    def sub(self, *parts, create=True):
+        """A folder under the run folder (made if missing)."""
+        path = os.path.join(self.path, *parts)
+        if create:
+            os.makedirs(path, exist_ok=True)
+        return path
+
+    def file(self, *parts):
+        """A file path under the run folder; its folder is made."""
+        path = os.path.join(self.path, *parts)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    def exists(self):
+        return os.path.isdir(self.path)
+
+    def create(self):
+        os.makedirs(self.path, exist_ok=True)
+        os.chmod(self.path, 0o755)
+        self.check_reachable()
+
+    def check_reachable(self):
+        """Fail unless users other than root can walk down to the folder."""
+        path = self.path
+        while path != os.path.dirname(path):
+            mode = os.stat(path).st_mode
+            if not mode & 0o001:
+                raise RunFolderError(
+                    '%s is not traversable by other users (mode %o); MariaDB '
+                    'and RabbitMQ run as their own users and keep their data '
+                    'in the run folder. Set %s to a folder under /var/tmp or '
+                    '/tmp.' % (path, mode & 0o777, PATH_ENV))
+            path = os.path.dirname(path)
+
+    def remove(self):
+        if self.exists():
+            shutil.rmtree(self.path)
+
+    def chown(self, path, user):
+        """Give ``path`` (recursively) to a system user, e.g. ``mysql``."""
+        import pwd
+
+        entry = pwd.getpwnam(user)
+        for root, dirs, files in os.walk(path):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.chown(name, entry.pw_uid, entry.pw_gid)
+
+    # -- small state files ------------------------------------------------
+
+    def save(self, name, data):
+        with open(self.file('state', name + '.json'), 'w') as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+
+    def load(self, name, default=None):
+        try:
+            with open(os.path.join(self.path, 'state', name + '.json')) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return default
+
+
+def write_ini(path, sections):
+    """Write an ini file from ``{section: {option: value}}``.
+
+    The one way every service's config is written. Values that are lists
+    become multi-line values (oslo.config's MultiStrOpt reads them as
+    repeated options only when written repeatedly, so lists are written
+    that way).
+    """
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    lines = []
+    for section, options in sections.items():
+        lines.append('[%s]' % section)
+        for option, value in options.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for item in values:
+                if isinstance(item, bool):
+                    item = 'true' if item else 'false'
+                lines.append('%s = %s' % (option, item))
+        lines.append('')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+    return path
+
+
+def read_ini(path):
+    """``{section: {option: value}}`` of an ini file (last value wins)."""
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str
+    parser.read(path)
+    return {s: dict(parser.items(s)) for s in parser.sections()}

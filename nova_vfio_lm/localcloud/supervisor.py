@@ -1,0 +1,200 @@
+"""Start the cloud's processes, remember them by PID, stop them by PID.
+
+Each process starts in a session of its own, so a service that forks
+workers (uwsgi, MariaDB's helpers) is stopped as one process group. Its
+PID, start time and command line are written under ``pids/`` in the run
+folder, in start order, so ``down`` (or a later ``up`` cleaning a stale
+run) stops exactly what was started, never a process that merely has the
+same name or a reused PID.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+
+class ServiceFailed(RuntimeError):
+    """A process died or did not become ready; the message has its log."""
+
+
+def _start_ticks(pid):
+    """The kernel's start time of ``pid`` (to tell a reused PID apart)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            state = f.read().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != 'Z'
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return ''
+
+
+class Supervisor:
+    """The processes of one run folder."""
+
+    def __init__(self, run):
+        self.run = run
+        self.pid_dir = os.path.join(run.path, 'pids')
+        self._children = {}
+
+    def log_path(self, name):
+        return self.run.file('logs', name + '.log')
+
+    def _record_path(self, name):
+        return os.path.join(self.pid_dir, name + '.json')
+
+    def start(self, name, argv, env=None, cwd=None, user=None):
+        """Start ``argv`` as service ``name``; its output goes to its log.
+
+        :param user: run as this system user (MariaDB, RabbitMQ).
+        """
+        if self.pid(name):
+            raise ServiceFailed('%s is already running (PID %d)'
+                                % (name, self.pid(name)))
+        os.makedirs(self.pid_dir, exist_ok=True)
+        full_env = dict(os.environ)
+        kwargs = {}
+        if user:
+            import pwd
+            entry = pwd.getpwnam(user)
+            kwargs.update(user=entry.pw_uid, group=entry.pw_gid,
+                          extra_groups=[])
+            full_env.update(HOME=entry.pw_dir, USER=user, LOGNAME=user)
+        # the caller's env wins (RabbitMQ keeps its cookie in the run folder)
+        full_env.update(env or {})
+        log = open(self.log_path(name), 'ab')
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, env=full_env, cwd=cwd or self.run.path,
+            start_new_session=True, **kwargs)
+        log.close()
+        self._children[name] = proc
+        with open(self._record_path(name), 'w') as f:
+            json.dump({'pid': proc.pid, 'ticks': _start_ticks(proc.pid),
+                       'argv': list(argv), 'started': time.time()}, f)
+        return proc.pid
+
+    def _record(self, name):
+        try:
+            with open(self._record_path(name)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def pid(self, name):
+        """The PID of ``name`` if that very process still runs."""
+        record = self._record(name)
+        if not record:
+            return None
+        pid = record['pid']
+        if not _alive(pid) or _start_ticks(pid) != record['ticks']:
+            return None
+        return pid
+
+    def names(self):
+        """Recorded services, oldest first."""
+        if not os.path.isdir(self.pid_dir):
+            return []
+        records = []
+        for entry in os.listdir(self.pid_dir):
+            if entry.endswith('.json'):
+                name = entry[:-5]
+                record = self._record(name) or {}
+                records.append((record.get('started', 0), name))
+        return [name for _, name in sorted(records)]
+
+    def _reap(self, name):
+        proc = self._children.get(name)
+        if proc is not None:
+            proc.poll()
+
+    def signal(self, name, sig):
+        """Send ``sig`` to the process group of ``name``; False if gone."""
+        pid = self.pid(name)
+        if not pid:
+            return False
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self, name, timeout=30):
+        """Stop ``name``: SIGTERM to its group, SIGKILL after ``timeout``."""
+        record = self._record(name)
+        pid = self.pid(name)
+        if pid:
+            self.signal(name, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                self._reap(name)
+                if not _alive(pid):
+                    break
+                time.sleep(0.1)
+            else:
+                self.signal(name, signal.SIGKILL)
+                for _ in range(50):
+                    self._reap(name)
+                    if not _alive(pid):
+                        break
+                    time.sleep(0.1)
+        if pid and record:
+            # workers left behind in the group (uwsgi, mariadbd helpers)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self._reap(name)
+        try:
+            os.unlink(self._record_path(name))
+        except FileNotFoundError:
+            pass
+
+    def kill(self, name):
+        """SIGKILL ``name`` at once, as a crash would; its record stays."""
+        pid = self.pid(name)
+        self.signal(name, signal.SIGKILL)
+        for _ in range(100):
+            self._reap(name)
+            if not pid or not _alive(pid):
+                return
+            time.sleep(0.05)
+
+    def stop_all(self, timeout=30):
+        """Stop every recorded service, newest first."""
+        for name in reversed(self.names()):
+            self.stop(name, timeout=timeout)
+
+    def wait_ready(self, name, ready, timeout=60, interval=0.25):
+        """Poll ``ready()`` until true; fail if ``name`` dies or times out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._reap(name)
+            try:
+                if ready():
+                    return
+            except Exception:  # noqa: S110 - not ready yet
+                pass
+            if not self.pid(name):
+                raise ServiceFailed('%s exited while starting; its log:\n%s'
+                                    % (name, tail(self.log_path(name))))
+            time.sleep(interval)
+        raise ServiceFailed('%s was not ready within %d s; its log:\n%s'
+                            % (name, timeout, tail(self.log_path(name))))
