@@ -1,0 +1,91 @@
+"""Glance: the images the computes boot from, stored in the run folder.
+
+Runs under uwsgi with one file store (``enabled_backends``, as devstack
+configures it) plus the reserved staging and tasks stores, which Glance
+must find when it loads under uwsgi. Its paste file is copied from the
+environment Glance comes from, so it always matches that release.
+"""
+
+import os
+import shutil
+
+from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm.localcloud import service
+
+TINY_IMAGE_SIZE = 1024 * 1024
+PASTE_FILE = 'glance-api-paste.ini'
+
+
+class Glance(service.Service):
+    """Glance API under uwsgi on 127.0.0.1:``run.port('glance')``.
+
+    Needs Keystone running from :meth:`configure` on (:meth:`init`
+    registers the ``image`` service).
+    """
+
+    name = 'glance'
+
+    def __init__(self, run, sup, db, keystone, bindir=None):
+        super().__init__(run, sup, bindir=bindir)
+        self.db = db
+        self.keystone = keystone
+
+    def conf_path(self):
+        return os.path.join(self.config_dir(), 'glance-api.conf')
+
+    def configure(self):
+        paste = os.path.join(self.config_dir(), PASTE_FILE)
+        # the data files of the environment: <venv>/etc/glance
+        shutil.copyfile(os.path.join(os.path.dirname(self.bindir), 'etc',
+                                     'glance', PASTE_FILE), paste)
+        runfolder.write_ini(self.conf_path(), {
+            'DEFAULT': {'enabled_backends': 'local:file',
+                        'use_stderr': True},
+            'database': {'connection': self.db.create_database('glance')},
+            'glance_store': {'default_backend': 'local'},
+            'local': {'filesystem_store_datadir': self.run.sub(
+                'glance', 'images')},
+            'os_glance_staging_store': {
+                'filesystem_store_datadir': self.run.sub('glance', 'staging')},
+            'os_glance_tasks_store': {
+                'filesystem_store_datadir': self.run.sub('glance', 'tasks')},
+            'oslo_concurrency': {'lock_path': self.run.sub('glance', 'lock')},
+            'keystone_authtoken': self.keystone.authtoken_options('glance'),
+            'paste_deploy': {'flavor': 'keystone', 'config_file': paste},
+        })
+
+    def init(self):
+        self.execute([self.bin('glance-manage'), '--config-file',
+                      self.conf_path(), 'db_sync'])
+        self.keystone.register_service('image', 'glance',
+                                       self.run.url(self.name))
+
+    def start(self, timeout=90):
+        self.sup.start(
+            self.name,
+            self.wsgi_argv(self.run.port(self.name), 'glance-wsgi-api',
+                           'glance.wsgi.api:application'),
+            env={'OS_GLANCE_CONFIG_DIR': self.config_dir()})
+        self.sup.wait_ready(
+            self.name, lambda: service.http_answers(
+                self.run.url(self.name, '/'), (200, 300)), timeout)
+
+    def upload_tiny_image(self, name='tiny'):
+        """A public 1 MiB raw image ``name``; its id (reused if active)."""
+        session = self.keystone.session()
+        images = self.run.url(self.name, '/v2/images')
+        for image in session.get(images, params={'name': name}).json()[
+                'images']:
+            if image['status'] == 'active':
+                return image['id']
+            session.delete('%s/%s' % (images, image['id']))
+        path = self.run.file('images', '%s.raw' % name)
+        with open(path, 'wb') as f:
+            f.truncate(TINY_IMAGE_SIZE)
+        image = session.post(images, json={
+            'name': name, 'disk_format': 'raw', 'container_format': 'bare',
+            'visibility': 'public'}).json()
+        with open(path, 'rb') as f:
+            session.put('%s/%s/file' % (images, image['id']), data=f.read(),
+                        headers={'Content-Type': 'application/octet-stream'})
+        return image['id']

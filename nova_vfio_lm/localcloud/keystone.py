@@ -1,0 +1,224 @@
+"""Keystone: identity, the service catalog and the cloud's accounts.
+
+Runs under uwsgi like devstack's, with its config, fernet and credential
+keys in the run folder (``keystone-manage`` is always given
+``--config-file``, or it would use /etc/keystone). The accounts follow
+devstack: ``admin``, the ``service`` project with one user per service
+holding ``admin`` and ``service``, and a ``demo`` member. This module is
+also the one place that knows how a service authenticates to Keystone
+(:meth:`Keystone.auth_options`, :meth:`Keystone.authtoken_options`).
+"""
+
+import grp
+import os
+import pwd
+
+from keystoneauth1.identity import v3
+from keystoneauth1 import session as ks_session
+import yaml
+
+from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm.localcloud import service
+
+REGION = 'RegionOne'
+SERVICE_USERS = ('nova', 'placement', 'glance', 'neutron')
+CLOUD = 'nova-vfio-lm'
+MEMBER_CLOUD = 'nova-vfio-lm-member'
+
+
+class Keystone(service.Service):
+    """Keystone under uwsgi on 127.0.0.1:``run.port('keystone')``.
+
+    Order: :meth:`configure`, :meth:`init` (offline: database, keys,
+    bootstrap), :meth:`start`, then :meth:`create_accounts` (through the
+    API; idempotent, as is :meth:`register_service`).
+
+    :param db: the :class:`~.mariadb.MariaDB` holding its database.
+    """
+
+    name = 'keystone'
+
+    def __init__(self, run, sup, db, bindir=None):
+        super().__init__(run, sup, bindir=bindir)
+        self.db = db
+        self._session = None
+
+    def conf_path(self):
+        return os.path.join(self.config_dir(), 'keystone.conf')
+
+    def url(self, path=''):
+        return self.run.url(self.name, path)
+
+    def configure(self):
+        keys = self.run.sub('keystone')
+        runfolder.write_ini(self.conf_path(), {
+            'DEFAULT': {'use_stderr': True},
+            'database': {
+                'connection': self.db.create_database('keystone')},
+            'token': {'provider': 'fernet'},
+            'fernet_tokens': {
+                'key_repository': os.path.join(keys, 'fernet-keys')},
+            'fernet_receipts': {
+                'key_repository': os.path.join(keys, 'fernet-keys')},
+            'credential': {
+                'key_repository': os.path.join(keys, 'credential-keys')},
+            # a test cloud: cheap bcrypt keeps account set-up and every
+            # password login fast; 72 is bcrypt's limit (no warning)
+            'identity': {'password_hash_rounds': 4,
+                         'max_password_length': 72},
+        })
+
+    def manage(self, *args):
+        self.execute([self.bin('keystone-manage'), '--config-file',
+                      self.conf_path()] + list(args))
+
+    def init(self):
+        """Database, fernet and credential keys, admin and catalog entry."""
+        owner = ['--keystone-user', pwd.getpwuid(os.geteuid()).pw_name,
+                 '--keystone-group', grp.getgrgid(os.getegid()).gr_name]
+        self.manage('db_sync')
+        self.manage('fernet_setup', *owner)
+        self.manage('credential_setup', *owner)
+        self.manage(
+            'bootstrap', '--bootstrap-password', self.password('admin'),
+            '--bootstrap-username', 'admin',
+            '--bootstrap-project-name', 'admin',
+            '--bootstrap-role-name', 'admin',
+            '--bootstrap-service-name', 'keystone',
+            '--bootstrap-region-id', REGION,
+            '--bootstrap-admin-url', self.url('/v3'),
+            '--bootstrap-internal-url', self.url('/v3'),
+            '--bootstrap-public-url', self.url('/v3'))
+
+    def start(self, timeout=90):
+        self.sup.start(
+            self.name,
+            self.wsgi_argv(self.run.port(self.name), 'keystone-wsgi-public',
+                           'keystone.wsgi.api:application'),
+            env={'OS_KEYSTONE_CONFIG_DIR': self.config_dir()})
+        self.sup.wait_ready(
+            self.name,
+            lambda: service.http_answers(self.url('/v3'), (200,)), timeout)
+
+    # -- accounts and catalog, through the API ------------------------------
+
+    def password(self, user):
+        """The password of Keystone user ``user``."""
+        return super().password('keystone-%s' % user)
+
+    def session(self):
+        """A keystoneauth session of ``admin`` in project ``admin``."""
+        if self._session is None:
+            auth = v3.Password(
+                auth_url=self.url(), username='admin',
+                password=self.password('admin'), project_name='admin',
+                user_domain_name='Default', project_domain_name='Default')
+            self._session = ks_session.Session(auth=auth)
+        return self._session
+
+    def _api(self, method, path, **kwargs):
+        return self.session().request(
+            self.url('/v3' + path), method, raise_exc=True, **kwargs)
+
+    def _find(self, collection, **filters):
+        """The first ``collection`` entry matching ``filters``, or None."""
+        found = self._api('GET', '/%s' % collection, params=filters).json()
+        return (found[collection] or [None])[0]
+
+    def _ensure(self, collection, body, **filters):
+        """The id of the entry ``filters`` finds, created from ``body``."""
+        entry = self._find(collection, **filters)
+        if entry is None:
+            entry = self._api('POST', '/%s' % collection, json={
+                collection[:-1]: body}).json()[collection[:-1]]
+        return entry['id']
+
+    def _named(self, collection, name, **extra):
+        body = dict(extra, name=name)
+        if collection in ('projects', 'users'):
+            body['domain_id'] = 'default'
+        return self._ensure(collection, body, name=name)
+
+    def _user(self, name, project_id, role_ids):
+        user_id = self._named('users', name, password=self.password(name),
+                              default_project_id=project_id)
+        for role_id in role_ids:
+            self._api('PUT', '/projects/%s/users/%s/roles/%s' % (
+                project_id, user_id, role_id))
+
+    def create_accounts(self):
+        """Projects ``service`` and ``demo``, service users, ``demo``."""
+        roles = {role['name']: role['id']
+                 for role in self._api('GET', '/roles').json()['roles']}
+        for name in ('admin', 'member', 'reader', 'service'):
+            if name not in roles:  # bootstrap makes ``service`` from 2023.2
+                roles[name] = self._named('roles', name)
+        service_id = self._named('projects', 'service',
+                                 description='Service users')
+        demo_id = self._named('projects', 'demo', description='A member')
+        for name in SERVICE_USERS:
+            self._user(name, service_id, (roles['admin'], roles['service']))
+        self._user('demo', demo_id, (roles['member'], roles['reader']))
+
+    def register_service(self, service_type, name, url):
+        """A catalog entry: service plus public/internal/admin endpoints."""
+        service_id = self._ensure('services', {
+            'type': service_type, 'name': name}, type=service_type,
+            name=name)
+        for interface in ('public', 'internal', 'admin'):
+            endpoint = self._find('endpoints', service_id=service_id,
+                                  interface=interface, region_id=REGION)
+            if endpoint is None:
+                self._api('POST', '/endpoints', json={'endpoint': {
+                    'service_id': service_id, 'interface': interface,
+                    'region_id': REGION, 'url': url}})
+            elif endpoint['url'] != url:
+                self._api('PATCH', '/endpoints/%s' % endpoint['id'],
+                          json={'endpoint': {'url': url}})
+
+    # -- how services and clients authenticate ------------------------------
+
+    def auth_options(self, user):
+        """keystoneauth options of ``user`` in project ``service``.
+
+        For sections such as ``[placement]``, ``[glance]``,
+        ``[service_user]``, ``[neutron]``.
+        """
+        return {
+            'auth_type': 'password',
+            'auth_url': self.url(),
+            'username': user,
+            'password': self.password(user),
+            'project_name': 'service',
+            'user_domain_name': 'Default',
+            'project_domain_name': 'Default',
+            'region_name': REGION,
+        }
+
+    def authtoken_options(self, user):
+        """A service's ``[keystone_authtoken]`` (no memcached)."""
+        return dict(self.auth_options(user),
+                    www_authenticate_uri=self.url(),
+                    service_token_roles_required=True)
+
+    def write_clouds_yaml(self, path):
+        """clouds.yaml with ``nova-vfio-lm`` (admin) and ``-member``."""
+        def cloud(user, project):
+            return {
+                'auth': {'auth_url': self.url(), 'username': user,
+                         'password': self.password(user),
+                         'project_name': project,
+                         'user_domain_name': 'Default',
+                         'project_domain_name': 'Default'},
+                'region_name': REGION,
+                'identity_api_version': 3,
+                'interface': 'public',
+            }
+
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, 'w') as f:
+            yaml.safe_dump({'clouds': {
+                CLOUD: cloud('admin', 'admin'),
+                MEMBER_CLOUD: cloud('demo', 'demo')}}, f,
+                default_flow_style=False)
+        return path
