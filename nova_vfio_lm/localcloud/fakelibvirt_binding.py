@@ -1,0 +1,254 @@
+"""The libvirt binding of the local cloud's computes: the only stand-in.
+
+Nova's own test fake (``nova.tests.fixtures.libvirt``) provides the API;
+this module makes it a hypervisor that outlives nova-compute and talks to
+its peers through the run folder:
+
+- ``openAuth`` returns a connection for the host described by the JSON
+  file named in ``$NOVA_VFIO_LM_FAKE_HOST`` (its cards, PFs and VFs, and
+  the libvirt and QEMU versions), with the domains kept on disk
+  (:mod:`.hypervisor`);
+- a domain's PCI ``<hostdev>`` elements are kept as libvirt keeps them,
+  and a guest is refused a VF that another running guest of the host
+  holds, as VFIO refuses a device already open;
+- ``migrateToURI3`` writes the guest, with the destination XML Nova sent,
+  into the destination host's domains; it can be held, released, failed
+  or aborted from outside (:class:`.hypervisor.Hypervisor`).
+
+Nothing here imports eventlet: nova 2026.2's computes run without it.
+"""
+
+import json
+import os
+import time
+import urllib.parse
+
+from lxml import etree
+from oslo_utils import versionutils
+
+from nova.tests.fixtures import libvirt as _fake
+
+from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
+from nova_vfio_lm.localcloud import layout
+from nova_vfio_lm.testing import fakelibvirt_hostdevs
+
+# The binding's API is the fake's, name for name.
+globals().update({name: value for name, value in vars(_fake).items()
+                  if not name.startswith('__')})
+
+HOST_ENV = 'NOVA_VFIO_LM_FAKE_HOST'
+
+fakelibvirt_hostdevs.PciHostdevFixture().setUp()
+
+
+def host_config():
+    with open(os.environ[HOST_ENV]) as f:
+        return json.load(f)
+
+
+def pci_devices(cards):
+    """Fake libvirt's PCI devices for the host's cards."""
+    info = _fake.HostPCIDevicesInfo(num_pci=0, num_pfs=0, num_vfs=0)
+    iommu_group = 40
+    for card in cards:
+        bus = card['bus']
+        info.add_device(
+            dev_type='PF', bus=bus, slot=0, function=0,
+            iommu_group=iommu_group, numa_node=0, vf_ratio=card['vfs'],
+            vend_id=layout.VENDOR_ID, prod_id=card['pf_product_id'],
+            driver_name='mlx5_core')
+        for number in range(card['vfs']):
+            info.add_device(
+                dev_type='VF', bus=bus, slot=0, function=number + 1,
+                iommu_group=iommu_group + 1 + number, numa_node=0,
+                vf_ratio=card['vfs'], parent=(bus, 0, 0),
+                vend_id=layout.VENDOR_ID, prod_id=layout.VF_PRODUCT_ID,
+                driver_name=('mlx5_vfio_pci' if card['live_migratable']
+                             else 'vfio-pci'))
+        iommu_group += card['vfs'] + 1
+    return info
+
+
+def _in_use_error(address, other):
+    return _fake.make_libvirtError(
+        _fake.libvirtError,
+        'Requested operation is not valid: PCI device %s is in use by '
+        'driver QEMU, domain %s' % (address, other),
+        error_code=_fake.VIR_ERR_OPERATION_INVALID)
+
+
+def check_hostdevs_free(store, xml, uuid):
+    """Refuse a VF that another running guest of the host holds."""
+    wanted = set(hypervisor_mod.hostdev_addresses(xml))
+    if not wanted:
+        return
+    for other, data in store.all().items():
+        if other != uuid and data['running']:
+            taken = wanted & set(hypervisor_mod.hostdev_addresses(data['xml']))
+            if taken:
+                raise _in_use_error(sorted(taken)[0], other)
+
+
+class HostConnection(_fake.Connection):
+    """One host's hypervisor, its domains kept on disk."""
+
+    def __init__(self, uri, readonly, config):
+        self.config = config
+        hyper = hypervisor_mod.Hypervisor(config['hypervisor_dir'])
+        self.store = hyper.host(config['hostname'])
+        super().__init__(
+            uri, readonly,
+            version=versionutils.convert_version_to_int(
+                config['libvirt_version']),
+            hv_version=versionutils.convert_version_to_int(
+                config['qemu_version']),
+            hostname=config['hostname'],
+            host_info=_fake.HostInfo(
+                cpu_nodes=1, cpu_sockets=1, cpu_cores=config['cpus'],
+                cpu_threads=1, kB_mem=config['memory_mb']),
+            pci_info=pci_devices(config['cards']))
+        self._sync()
+
+    # -- the domains on disk -------------------------------------------
+
+    def _sync(self):
+        """Add domains written by others (an incoming migration)."""
+        known = {vm.UUIDString() for vm in self._vms.values()}
+        for uuid, data in self.store.all().items():
+            if uuid in known:
+                continue
+            dom = _fake.Domain(self, data['xml'], running=False)
+            dom._vfio_lm_xml = data['xml']
+            self._vms[dom.name()] = dom
+            if data['running']:
+                dom._state = _fake.VIR_DOMAIN_RUNNING
+                super()._mark_running(dom)
+
+    def _save(self, dom):
+        xml = getattr(dom, '_vfio_lm_xml', None)
+        if xml is None or dom.name() not in self._vms:
+            return
+        self.store.save(dom.UUIDString(), xml,
+                        dom._state != _fake.VIR_DOMAIN_SHUTOFF)
+
+    def _emit_lifecycle(self, dom, event, detail):
+        if hasattr(dom, '_def'):  # not while the domain is being built
+            super()._emit_lifecycle(dom, event, detail)
+
+    def _mark_running(self, dom):
+        if hasattr(dom, '_def') and hasattr(dom, '_vfio_lm_xml'):
+            try:
+                check_hostdevs_free(
+                    self.store, dom._vfio_lm_xml, dom.UUIDString())
+            except _fake.libvirtError:
+                dom._state = _fake.VIR_DOMAIN_SHUTOFF
+                raise
+        super()._mark_running(dom)
+        if hasattr(dom, '_def'):
+            self._save(dom)
+
+    def _mark_not_running(self, dom):
+        super()._mark_not_running(dom)
+        if dom.name() in self._vms:
+            self._save(dom)
+        elif dom._transient:
+            self.store.remove(dom.UUIDString())
+
+    def _undefine(self, dom):
+        super()._undefine(dom)
+        self.store.remove(dom.UUIDString())
+
+    def defineXML(self, xml):
+        self._sync()
+        dom = super().defineXML(xml)
+        dom._vfio_lm_xml = xml
+        self._save(dom)
+        return dom
+
+    def createXML(self, xml, flags):
+        self._sync()
+        uuid = etree.fromstring(xml).findtext('./uuid')
+        check_hostdevs_free(self.store, xml, uuid)
+        dom = super().createXML(xml, flags)
+        dom._vfio_lm_xml = xml
+        self._save(dom)
+        return dom
+
+    def lookupByUUIDString(self, uuid):
+        self._sync()
+        return super().lookupByUUIDString(uuid)
+
+    def lookupByName(self, name):
+        self._sync()
+        return super().lookupByName(name)
+
+    def listAllDomains(self, flags=None):
+        self._sync()
+        return super().listAllDomains(flags)
+
+
+def openAuth(uri, auth, flags=0):
+    return HostConnection(uri, flags == _fake.VIR_CONNECT_RO, host_config())
+
+
+# -- live migration -------------------------------------------------------
+
+def _migration_error(message, code=_fake.VIR_ERR_OPERATION_FAILED):
+    return _fake.make_libvirtError(_fake.libvirtError, message,
+                                   error_code=code)
+
+
+def _wait_held(domain, hyper, uuid):
+    """Wait while the migration is held; return what ended the wait."""
+    deadline = time.monotonic() + hypervisor_mod.HOLD_LIMIT
+    while time.monotonic() < deadline:
+        if getattr(domain, '_vfio_lm_abort', False):
+            return 'abort'
+        decision = hyper.decision(uuid)
+        if decision in ('release', 'fail'):
+            return decision
+        time.sleep(0.2)
+    return 'fail'
+
+
+def migrateToURI3(domain, dconnuri, params, flags):
+    """Carry the guest to the destination host, as the controls say."""
+    connection = domain._connection
+    hyper = hypervisor_mod.Hypervisor(connection.config['hypervisor_dir'])
+    destination = urllib.parse.urlparse(dconnuri).hostname
+    uuid = domain.UUIDString()
+    domain._vfio_lm_abort = False
+    domain._job_type = _fake.VIR_DOMAIN_JOB_UNBOUNDED
+    outcome = hyper.mode()
+    if outcome == 'hold':
+        hyper.hold(uuid, connection.hostname, destination)
+        try:
+            outcome = _wait_held(domain, hyper, uuid)
+        finally:
+            hyper.unhold(uuid)
+    if outcome == 'abort':
+        domain._job_type = _fake.VIR_DOMAIN_JOB_CANCELLED
+        raise _migration_error('operation aborted: migration out job: '
+                               'canceled by client')
+    if outcome == 'fail':
+        domain.fail_job()
+        raise _migration_error('internal error: unable to execute QEMU '
+                               'command: migration failed (fake '
+                               'hypervisor told to fail)')
+    xml = params.get('destination_xml') or domain.XMLDesc(0)
+    target = hyper.host(destination)
+    try:
+        check_hostdevs_free(target, xml, uuid)
+    except _fake.libvirtError:
+        domain.fail_job()
+        raise
+    target.save(uuid, xml, running=True)
+    domain.complete_job()
+
+
+def abortJob(domain):
+    domain._vfio_lm_abort = True
+
+
+_fake.Domain.migrateToURI3 = migrateToURI3
+_fake.Domain.abortJob = abortJob

@@ -1,0 +1,172 @@
+"""The fake hypervisor's state on disk, and the controls of migrations.
+
+Each compute's fake libvirt keeps its domains under
+``hypervisor/<host>/domains/`` in the run folder, as libvirtd keeps them
+beyond the life of nova-compute: a compute killed and started again finds
+its guests. A live migration writes the guest into the destination's
+folder, which is how it crosses processes.
+
+Migrations are controlled from outside through ``hypervisor/mode`` (one
+word, see :data:`MODES`) and a file per held migration under
+``hypervisor/held/``. ``nova-vfio-lm cloud hypervisor`` writes them.
+"""
+
+import json
+import os
+import time
+
+from lxml import etree
+
+#: ``complete``: migrations finish at once; ``hold``: each waits, running,
+#: until released, failed or aborted; ``fail``: the hypervisor fails each.
+MODES = ('complete', 'hold', 'fail')
+#: How long a held migration waits before it fails by itself.
+HOLD_LIMIT = 600
+
+
+class HypervisorError(RuntimeError):
+    """A control was used wrongly; the message says how."""
+
+
+class Hypervisor:
+    """The fake hypervisor folder of one run folder."""
+
+    def __init__(self, path):
+        self.path = path
+
+    # -- controls ------------------------------------------------------
+
+    def mode(self):
+        try:
+            with open(os.path.join(self.path, 'mode')) as f:
+                mode = f.read().strip()
+        except FileNotFoundError:
+            return 'complete'
+        return mode if mode in MODES else 'complete'
+
+    def set_mode(self, mode):
+        if mode not in MODES:
+            raise HypervisorError('mode must be one of %s, not %r'
+                                  % (', '.join(MODES), mode))
+        os.makedirs(self.path, exist_ok=True)
+        _write(os.path.join(self.path, 'mode'), mode + '\n')
+
+    def _held_path(self, uuid):
+        return os.path.join(self.path, 'held', uuid + '.json')
+
+    def held(self):
+        """``{server uuid: {'source', 'destination', 'state'}}``."""
+        folder = os.path.join(self.path, 'held')
+        found = {}
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                if name.endswith('.json'):
+                    data = _read_json(os.path.join(folder, name))
+                    if data:
+                        found[name[:-5]] = data
+        return found
+
+    def hold(self, uuid, source, destination):
+        """Record a migration as held (called by the source's libvirt)."""
+        _write_json(self._held_path(uuid), {
+            'source': source, 'destination': destination,
+            'state': 'held', 'since': time.time()})
+
+    def decide(self, uuid, state):
+        """Let a held migration ``release`` (complete) or ``fail``."""
+        if state not in ('release', 'fail'):
+            raise HypervisorError('a held migration can be released or '
+                                  'failed, not %r' % state)
+        data = _read_json(self._held_path(uuid))
+        if not data:
+            raise HypervisorError('no migration of %s is held' % uuid)
+        data['state'] = state
+        _write_json(self._held_path(uuid), data)
+
+    def decision(self, uuid):
+        data = _read_json(self._held_path(uuid)) or {}
+        return data.get('state')
+
+    def unhold(self, uuid):
+        try:
+            os.unlink(self._held_path(uuid))
+        except FileNotFoundError:
+            pass
+
+    # -- domains -------------------------------------------------------
+
+    def host(self, hostname):
+        return HostDomains(os.path.join(self.path, hostname))
+
+
+class HostDomains:
+    """The domains one host's hypervisor keeps, by server UUID."""
+
+    def __init__(self, path):
+        self.path = path
+        self.folder = os.path.join(path, 'domains')
+
+    def _file(self, uuid):
+        return os.path.join(self.folder, uuid + '.json')
+
+    def save(self, uuid, xml, running):
+        os.makedirs(self.folder, exist_ok=True)
+        _write_json(self._file(uuid), {'xml': xml, 'running': running})
+
+    def remove(self, uuid):
+        try:
+            os.unlink(self._file(uuid))
+        except FileNotFoundError:
+            pass
+
+    def all(self):
+        """``{uuid: {'xml', 'running'}}`` of every domain on the host."""
+        found = {}
+        if os.path.isdir(self.folder):
+            for name in sorted(os.listdir(self.folder)):
+                if name.endswith('.json'):
+                    data = _read_json(os.path.join(self.folder, name))
+                    if data:
+                        found[name[:-5]] = data
+        return found
+
+    def get(self, uuid):
+        return _read_json(self._file(uuid))
+
+
+def hostdev_addresses(xml):
+    """Source PCI addresses of a domain XML's hostdevs, as ``0000:81:00.1``.
+
+    Both ``<hostdev>`` and ``<interface type='hostdev'>`` count.
+    """
+    root = etree.fromstring(xml)
+    found = []
+    for address in root.findall('./devices/hostdev/source/address') + \
+            root.findall("./devices/interface[@type='hostdev']"
+                         "/source/address"):
+        if address.get('bus') is None:
+            continue
+        found.append('%04x:%02x:%02x.%x' % tuple(
+            int(address.get(key, '0'), 16)
+            for key in ('domain', 'bus', 'slot', 'function')))
+    return found
+
+
+def _write(path, text):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _write_json(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    _write(path, json.dumps(data, indent=1, sort_keys=True))
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (FileNotFoundError, ValueError):
+        return None

@@ -1,0 +1,77 @@
+"""What the local cloud's computes have: their cards, PFs and VFs.
+
+Two NVIDIA card models stand in for what a real cloud mixes: a ConnectX-7
+whose VFs are bound to ``mlx5_vfio_pci`` and can be live-migrated, and a
+ConnectX-6 Dx whose VFs cannot. Both have VF product id ``101e``, as the
+real cards do, so ``device_spec`` tells them apart by address. The first
+two computes have both cards; any further compute has only the older
+card, a destination without live-migratable VFs.
+"""
+
+import json
+
+VENDOR_ID = '15b3'
+VF_PRODUCT_ID = '101e'
+
+#: Card models: PF product id, VFs per PF, whether VFs are migratable.
+CARDS = {
+    'cx7': {'pf_product_id': '1021', 'vfs': 4, 'live_migratable': True},
+    'cx6dx': {'pf_product_id': '101d', 'vfs': 2, 'live_migratable': False},
+}
+
+#: The aliases every API and compute of the cloud knows.
+ALIASES = [
+    {'name': 'lm-vf', 'vendor_id': VENDOR_ID, 'product_id': VF_PRODUCT_ID,
+     'device_type': 'type-VF', 'live_migratable': 'yes'},
+    {'name': 'plain-vf', 'vendor_id': VENDOR_ID,
+     'product_id': VF_PRODUCT_ID, 'device_type': 'type-VF',
+     'live_migratable': 'no'},
+]
+
+#: Flavors the cloud creates: name -> (alias, count).
+PCI_FLAVORS = {
+    'lm.vf1': ('lm-vf', 1),
+    'lm.vf3': ('lm-vf', 3),
+    'plain.vf1': ('plain-vf', 1),
+}
+
+
+def compute_names(count):
+    return ['compute%d' % (i + 1) for i in range(count)]
+
+
+def default_layout(computes=3):
+    """``{host: [card, ...]}``; each card a dict with its PCI bus."""
+    layout = {}
+    for index, host in enumerate(compute_names(computes)):
+        models = ['cx7', 'cx6dx'] if index < 2 else ['cx6dx']
+        layout[host] = [dict(CARDS[model], model=model, bus=0x81 + n)
+                        for n, model in enumerate(models)]
+    return layout
+
+
+def pf_address(card):
+    return '0000:%02x:00.0' % card['bus']
+
+
+def vf_addresses(card):
+    return ['0000:%02x:00.%d' % (card['bus'], n + 1)
+            for n in range(card['vfs'])]
+
+
+def device_specs(cards):
+    """The ``[pci]device_spec`` entries (JSON strings) of one compute."""
+    specs = []
+    for card in cards:
+        spec = {'address': '0000:%02x:*.*' % card['bus'],
+                'vendor_id': VENDOR_ID, 'product_id': VF_PRODUCT_ID,
+                'live_migratable': 'yes' if card['live_migratable'] else 'no'}
+        if card['live_migratable']:
+            # bound to its variant driver by the operator, not by libvirt
+            spec['managed'] = 'no'
+        specs.append(json.dumps(spec, sort_keys=True))
+    return specs
+
+
+def alias_options():
+    return [json.dumps(alias, sort_keys=True) for alias in ALIASES]
