@@ -1,4 +1,5 @@
-"""``nova-vfio-lm``: inspect the plugin (``status``) and run the ``demo``."""
+"""``nova-vfio-lm``: inspect the plugin (``status``), run the ``demo``,
+start and drive the local ``cloud``."""
 
 import argparse
 import json
@@ -70,6 +71,8 @@ def main(argv=None):
     demo.add_argument('--verbose', action='store_true',
                       help="also show Nova's own log")
     demo.set_defaults(func=cmd_demo)
+    from nova_vfio_lm.localcloud import cli as cloud_cli
+    cloud_cli.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,157 @@
+"""``nova-vfio-lm cloud``: the local cloud from the command line.
+
+``up`` starts it and leaves it running (ending with the ``export`` line
+for its clouds.yaml), ``down`` stops it, ``test`` starts it, runs the
+scenarios under ``tests/cloud`` and stops it whatever happened.
+``hypervisor`` holds, fails or releases live migrations at the fake
+hypervisor; ``kill`` and ``start`` crash and restart one service.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
+from nova_vfio_lm.localcloud import runfolder
+
+SCENARIOS = os.path.join('tests', 'cloud')
+
+
+def _cloud(args):
+    from nova_vfio_lm.localcloud import cloud
+
+    computes = getattr(args, 'computes', None)
+    return cloud.LocalCloud(computes=computes)
+
+
+def _exit_on_sigterm():
+    """Turn SIGTERM into SystemExit, so ``finally`` stops the cloud."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+
+
+def cmd_up(args):
+    _exit_on_sigterm()
+    local = _cloud(args)
+    clouds_yaml = local.up()
+    print('cloud up; run folder %s; logs in %s' % (
+        local.run.path, os.path.join(local.run.path, 'logs')))
+    print('stop it with: nova-vfio-lm cloud down')
+    print('export OS_CLIENT_CONFIG_FILE=%s' % clouds_yaml)
+    return 0
+
+
+def cmd_down(args):
+    local = _cloud(args)
+    local.down()
+    print('cloud down; its files stay in %s' % local.run.path)
+    return 0
+
+
+def cmd_status(args):
+    print(_cloud(args).describe())
+    return 0
+
+
+def cmd_test(args):
+    _exit_on_sigterm()
+    if not os.path.isdir(args.test_path):
+        print('no scenarios at %s (run from the source tree)'
+              % args.test_path, file=sys.stderr)
+        return 2
+    local = _cloud(args)
+    try:
+        clouds_yaml = local.up()
+        env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml)
+        env[runfolder.PATH_ENV] = local.run.path
+        argv = [sys.executable, '-m', 'stestr', '--test-path',
+                args.test_path, '--top-dir', '.', 'run', '--serial']
+        argv += args.stestr_args
+        returncode = subprocess.call(argv, env=env)
+        subprocess.call([sys.executable, '-m', 'stestr', '--test-path',
+                         args.test_path, '--top-dir', '.', 'slowest'],
+                        env=env)
+        return returncode
+    finally:
+        local.down()
+
+
+def cmd_hypervisor(args):
+    hyper = hypervisor_mod.Hypervisor(runfolder.RunFolder().sub(
+        'hypervisor'))
+    try:
+        if args.action == 'mode':
+            if args.value:
+                hyper.set_mode(args.value)
+            print(hyper.mode())
+        elif args.action == 'held':
+            for uuid, data in sorted(hyper.held().items()):
+                print('%s %s -> %s %s' % (uuid, data['source'],
+                                          data['destination'],
+                                          data['state']))
+        else:
+            if not args.value:
+                print('%s needs the server UUID' % args.action,
+                      file=sys.stderr)
+                return 2
+            hyper.decide(args.value, args.action)
+    except hypervisor_mod.HypervisorError as exc:
+        print('nova-vfio-lm cloud hypervisor: %s' % exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_kill(args):
+    local = _cloud(args)
+    if not local.sup.pid(args.service):
+        print('%s is not running' % args.service, file=sys.stderr)
+        return 1
+    local.sup.kill(args.service)
+    return 0
+
+
+def cmd_start(args):
+    local = _cloud(args)
+    try:
+        local.start_service(args.service)
+    except KeyError:
+        print('unknown service %s; known: %s' % (
+            args.service, ', '.join(local.service_names())), file=sys.stderr)
+        return 2
+    return 0
+
+
+def add_parser(sub):
+    """Add ``cloud`` and its verbs to the ``nova-vfio-lm`` parser."""
+    cloud = sub.add_parser(
+        'cloud', help='a one-machine cloud of separate processes with the '
+                      'plugin (needs root for MariaDB and RabbitMQ)')
+    verbs = cloud.add_subparsers(dest='verb', required=True)
+    up = verbs.add_parser('up', help='start the cloud and leave it running')
+    up.add_argument('--computes', type=int, default=None,
+                    help='number of computes (default 3)')
+    up.set_defaults(func=cmd_up)
+    verbs.add_parser('down', help='stop everything up started').set_defaults(
+        func=cmd_down)
+    verbs.add_parser('status', help='run folder and processes').set_defaults(
+        func=cmd_status)
+    test = verbs.add_parser('test', help='up, run the scenarios, down')
+    test.add_argument('--test-path', default=SCENARIOS)
+    test.add_argument('--computes', type=int, default=None)
+    test.add_argument('stestr_args', nargs='*',
+                      help='passed to stestr run (e.g. a test filter)')
+    test.set_defaults(func=cmd_test)
+    hyper = verbs.add_parser(
+        'hypervisor', help='control live migrations at the fake hypervisor')
+    hyper.add_argument('action', choices=('mode', 'held', 'release',
+                                          'fail'))
+    hyper.add_argument('value', nargs='?',
+                       help='mode: complete, hold or fail; release/fail: '
+                            'the server UUID of a held migration')
+    hyper.set_defaults(func=cmd_hypervisor)
+    kill = verbs.add_parser('kill', help='SIGKILL one service, as a crash')
+    kill.add_argument('service')
+    kill.set_defaults(func=cmd_kill)
+    start = verbs.add_parser('start', help='start one stopped service')
+    start.add_argument('service')
+    start.set_defaults(func=cmd_start)

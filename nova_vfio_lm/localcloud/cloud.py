@@ -1,0 +1,178 @@
+"""Start and stop the whole local cloud, in devstack's order.
+
+``up`` cleans what an earlier run left, checks the Debian packages, then
+configures, initialises and starts each service in turn; if anything
+fails on the way, everything started so far is stopped before the error
+is raised. ``down`` stops every recorded process, newest first.
+"""
+
+import functools
+import json
+import os
+import time
+
+from nova_vfio_lm.localcloud import client as client_mod
+from nova_vfio_lm.localcloud import glance as glance_mod
+from nova_vfio_lm.localcloud import keystone as keystone_mod
+from nova_vfio_lm.localcloud import layout as layout_mod
+from nova_vfio_lm.localcloud import mariadb as mariadb_mod
+from nova_vfio_lm.localcloud import neutron as neutron_mod
+from nova_vfio_lm.localcloud import nova as nova_mod
+from nova_vfio_lm.localcloud import packages
+from nova_vfio_lm.localcloud import placement as placement_mod
+from nova_vfio_lm.localcloud import rabbitmq as rabbitmq_mod
+from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm.localcloud import supervisor as supervisor_mod
+
+#: Memory of each flavor the cloud creates (MiB); one vCPU, 1 GB disk.
+FLAVOR_RAM = 256
+
+
+class LocalCloud:
+    """One cloud, its services and its run folder.
+
+    :param computes: how many computes (see :mod:`.layout`); taken from
+        the run folder's saved layout when ``None`` and one exists.
+    """
+
+    def __init__(self, run=None, computes=None):
+        self.run = run or runfolder.RunFolder()
+        self.sup = supervisor_mod.Supervisor(self.run)
+        saved = self.run.load('layout') if computes is None else None
+        self.layout = saved or layout_mod.default_layout(computes or 3)
+        run, sup = self.run, self.sup
+        self.db = mariadb_mod.MariaDB(run, sup)
+        self.rabbit = rabbitmq_mod.RabbitMQ(run, sup)
+        self.keystone = keystone_mod.Keystone(run, sup, self.db)
+        self.placement = placement_mod.Placement(run, sup, self.db,
+                                                 self.keystone)
+        self.glance = glance_mod.Glance(run, sup, self.db, self.keystone)
+        self.neutron = neutron_mod.Neutron(run, sup, self.db, self.keystone,
+                                           self.rabbit)
+        self.nova = nova_mod.Nova(run, sup, self.db, self.keystone,
+                                  self.rabbit, self.neutron, self.layout)
+
+    @property
+    def clouds_yaml(self):
+        return os.path.join(self.run.path, 'clouds.yaml')
+
+    def client(self, cloud=client_mod.ADMIN):
+        return client_mod.OpenStack(self.clouds_yaml, cloud)
+
+    def services(self):
+        return [self.db, self.rabbit, self.keystone, self.placement,
+                self.glance, self.neutron, self.nova]
+
+    # -- up and down ----------------------------------------------------
+
+    def clean_stale(self):
+        """Stop what an earlier run left running and remove its folder."""
+        if self.run.exists():
+            self.sup.stop_all()
+            self.run.remove()
+
+    def up(self, log=print):
+        started = time.monotonic()
+
+        def step(text):
+            log('[%5.1fs] %s' % (time.monotonic() - started, text))
+
+        self.clean_stale()
+        packages.ensure_debian_packages()
+        self.run.create()
+        self.run.save('layout', self.layout)
+        try:
+            step('MariaDB and RabbitMQ')
+            for svc in (self.db, self.rabbit):
+                svc.configure()
+                svc.init()
+            self.db.start()
+            self.rabbit.start()
+            step('Keystone')
+            self.keystone.configure()
+            self.keystone.init()
+            self.keystone.start()
+            self.keystone.create_accounts()
+            self.keystone.write_clouds_yaml(self.clouds_yaml)
+            for svc in (self.placement, self.glance, self.neutron,
+                        self.nova):
+                step(svc.name)
+                svc.configure()
+                svc.init()
+                svc.start()
+            step('computes and cells')
+            self.wait_for_computes()
+            self.nova.discover_hosts()
+            step('flavors and image')
+            self.create_flavors()
+            self.glance.upload_tiny_image()
+            step('up')
+        except BaseException:
+            self.down()
+            raise
+        return self.clouds_yaml
+
+    def down(self):
+        self.sup.stop_all()
+
+    # -- after the services ---------------------------------------------
+
+    def wait_for_computes(self, timeout=180):
+        """Until every compute's service is up and reported to placement."""
+        client = self.client()
+        hosts = set(self.layout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            services = client.json('compute', 'service', 'list',
+                                   '--service', 'nova-compute')
+            up = {s['Host'] for s in services if s['State'] == 'up'}
+            providers = {p['name'] for p in client.json(
+                'resource', 'provider', 'list')}
+            if hosts <= up and hosts <= providers:
+                return
+            for host in hosts - up:
+                name = 'nova-compute-%s' % host
+                if not self.sup.pid(name):
+                    raise supervisor_mod.ServiceFailed(
+                        '%s exited; its log:\n%s' % (name, supervisor_mod.tail(
+                            self.sup.log_path(name))))
+            time.sleep(2)
+        raise supervisor_mod.ServiceFailed(
+            'computes %s did not come up within %d s; services up: %s, '
+            'resource providers: %s' % (', '.join(sorted(hosts)), timeout,
+                                        sorted(up), sorted(providers)))
+
+    def create_flavors(self):
+        client = self.client()
+        for name, (alias, count) in sorted(layout_mod.PCI_FLAVORS.items()):
+            client.run('flavor', 'create', '--vcpus', 1, '--ram', FLAVOR_RAM,
+                       '--disk', 1, '--property',
+                       'pci_passthrough:alias=%s:%d' % (alias, count), name)
+        client.run('flavor', 'create', '--vcpus', 1, '--ram', FLAVOR_RAM,
+                   '--disk', 1, 'plain')
+
+    def _starters(self):
+        starters = {'nova-api': self.nova.start_api,
+                    'nova-conductor': self.nova.start_conductor,
+                    'nova-scheduler': self.nova.start_scheduler,
+                    'rabbitmq': self.rabbit.start}
+        for host in self.layout:
+            starters['nova-compute-%s' % host] = functools.partial(
+                self.nova.start_compute, host)
+        return starters
+
+    def service_names(self):
+        """Services that can be started again after ``kill``."""
+        return sorted(self._starters())
+
+    def start_service(self, name):
+        """Start one service again (a crashed compute, a broker)."""
+        self._starters()[name]()
+
+    def describe(self):
+        return json.dumps({'run_folder': self.run.path,
+                           'clouds_yaml': self.clouds_yaml,
+                           'computes': sorted(self.layout),
+                           'processes': {n: self.sup.pid(n)
+                                         for n in self.sup.names()}},
+                          indent=2)
