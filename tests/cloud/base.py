@@ -1,0 +1,199 @@
+"""What every real-cloud scenario uses.
+
+Scenarios drive the cloud that ``nova-vfio-lm cloud test`` started, only
+through what an operator has: the ``openstack`` client (admin and
+member), ``nova-manage``, Nova's PCI device table read with SQL (Nova has
+no API for it), and the fake hypervisor's own view of which guest runs
+where on which VF (what ``virsh dumpxml`` shows on a real host). No Nova
+module is imported.
+"""
+
+import os
+import time
+import uuid
+
+import testtools
+
+from nova_vfio_lm.localcloud import client as client_mod
+from nova_vfio_lm.localcloud import cloud as cloud_mod
+from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
+from nova_vfio_lm.localcloud import layout
+from nova_vfio_lm.localcloud import runfolder
+
+#: Bound of every wait in a scenario (seconds).
+TIMEOUT = 240
+FINAL_MIGRATION_STATES = ('completed', 'error', 'failed', 'cancelled')
+MIGRATABLE_BUSES = {'%02x' % card['bus'] for cards in
+                    layout.default_layout().values() for card in cards
+                    if card['live_migratable']}
+
+
+def wait_for(what, check, timeout=TIMEOUT, interval=1.0):
+    """Poll ``check()`` until it returns something true; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError('%s: not within %d s' % (what, timeout))
+        time.sleep(interval)
+
+
+class CloudScenario(testtools.TestCase):
+    """A scenario on the running local cloud."""
+
+    def setUp(self):
+        super().setUp()
+        clouds_yaml = os.environ.get('OS_CLIENT_CONFIG_FILE')
+        if not clouds_yaml or not os.environ.get(runfolder.PATH_ENV):
+            self.fail('run the cloud scenarios with `nova-vfio-lm cloud '
+                      'test` (or tox -e cloud2024.2), which starts the '
+                      'cloud and sets OS_CLIENT_CONFIG_FILE and %s'
+                      % runfolder.PATH_ENV)
+        self.cloud = cloud_mod.LocalCloud()
+        self.admin = client_mod.OpenStack(clouds_yaml, client_mod.ADMIN)
+        self.member = self.admin.as_cloud(client_mod.MEMBER)
+        self.hypervisor = hypervisor_mod.Hypervisor(
+            self.cloud.run.sub('hypervisor'))
+        self.hypervisor.set_mode('complete')
+        self.addCleanup(self.hypervisor.set_mode, 'complete')
+
+    # -- servers --------------------------------------------------------
+
+    def boot(self, flavor, host=None, client=None):
+        """A server of ``flavor`` (on ``host``), ACTIVE; deleted after."""
+        client = client or self.admin
+        args = ['server', 'create', '--flavor', flavor, '--image', 'tiny',
+                '--nic', 'none', '--wait']
+        if host:
+            args += ['--availability-zone', 'nova:%s' % host]
+        server = client.json(*(args + ['vm-%s' % uuid.uuid4().hex[:8]]))
+        self.addCleanup(self.delete, server['id'], client)
+        self.assertEqual('ACTIVE', server['status'], server)
+        return server['id']
+
+    def delete(self, server_id, client=None):
+        (client or self.admin).run('server', 'delete', '--wait', server_id)
+        wait_for('PCI devices of %s released' % server_id,
+                 lambda: not self.pci_rows(instance=server_id))
+
+    def show(self, server_id):
+        return self.admin.json('server', 'show', server_id)
+
+    def host_of(self, server_id):
+        return self.show(server_id)['OS-EXT-SRV-ATTR:host']
+
+    # -- live migrations ------------------------------------------------
+
+    def start_live_migration(self, server_id, host=None, client=None):
+        args = ['server', 'migrate', '--live-migration']
+        if host:
+            args += ['--host', host]
+        (client or self.admin).run(*(args + [server_id]))
+
+    def migrations(self, server_id):
+        """The server's live migrations, newest first."""
+        found = self.admin.json('server', 'migration', 'list', '--server',
+                                server_id, '--type', 'live-migration')
+        return sorted(found, key=lambda m: m['Id'], reverse=True)
+
+    def wait_for_migration(self, server_id, states=FINAL_MIGRATION_STATES):
+        """Until the newest live migration is in one of ``states``."""
+        def newest():
+            found = self.migrations(server_id)
+            if found and found[0]['Status'] in states:
+                return found[0]
+        migration = wait_for('live migration of %s in %s' % (
+            server_id, states), newest)
+        if migration['Status'] in FINAL_MIGRATION_STATES:
+            # the server's task ends just after the migration record
+            wait_for('%s without task' % server_id, lambda: self.show(
+                server_id)['OS-EXT-STS:task_state'] is None)
+        return migration
+
+    def live_migrate(self, server_id, host=None):
+        self.start_live_migration(server_id, host)
+        return self.wait_for_migration(server_id)
+
+    def wait_until_held(self, server_id):
+        wait_for('migration of %s held at the hypervisor' % server_id,
+                 lambda: server_id in self.hypervisor.held())
+        return self.wait_for_migration(server_id, ('running',))
+
+    def action_events(self, server_id, action='live-migration'):
+        """Events of the server's newest ``action``, with their results."""
+        actions = [a for a in self.admin.json(
+            'server', 'event', 'list', server_id) if a['Action'] == action]
+        newest = max(actions, key=lambda a: a['Start Time'])
+        return self.admin.json('server', 'event', 'show', server_id,
+                               newest['Request ID'])['events']
+
+    # -- what each host holds --------------------------------------------
+
+    def pci_rows(self, host=None, instance=None):
+        """Nova's PCI devices (address, status, instance, host)."""
+        sql = ('SELECT d.address, d.status, d.instance_uuid, '
+               'n.hypervisor_hostname AS host FROM pci_devices d JOIN '
+               'compute_nodes n ON d.compute_node_id = n.id WHERE '
+               "d.deleted = 0 AND n.deleted = 0 AND d.dev_type = 'type-VF'")
+        args = []
+        if host:
+            sql += ' AND n.hypervisor_hostname = %s'
+            args.append(host)
+        if instance:
+            sql += ' AND d.instance_uuid = %s'
+            args.append(instance)
+        return self.cloud.db.query('nova_cell1', sql, args)
+
+    def server_vfs(self, server_id, host, status='allocated'):
+        return sorted(row['address'] for row in self.pci_rows(
+            host, server_id) if row['status'] == status)
+
+    def guest_vfs(self, host, server_id):
+        """VFs in the guest's XML on ``host``'s hypervisor (or None)."""
+        domain = self.hypervisor.host(host).get(server_id)
+        if domain is None:
+            return None
+        return sorted(hypervisor_mod.hostdev_addresses(domain['xml']))
+
+    def allocations(self, server_id):
+        """``{provider name: resources}`` of the server in placement."""
+        names = {p['uuid']: p['name'] for p in self.admin.json(
+            'resource', 'provider', 'list')}
+        found = self.admin.json('resource', 'provider', 'allocation',
+                                'show', server_id)
+        return {names[a['resource_provider']]: a['resources']
+                for a in found}
+
+    # -- assertions --------------------------------------------------------
+
+    def assert_runs_on(self, server_id, host, vf_count):
+        """ACTIVE on ``host`` with ``vf_count`` VFs, nothing elsewhere.
+
+        The VFs are live-migratable, allocated to the server there and the
+        ones its guest uses; no other host has its guest, VFs or
+        allocations.
+        """
+        server = self.show(server_id)
+        self.assertEqual(('ACTIVE', host), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        vfs = self.server_vfs(server_id, host)
+        self.assertEqual(vf_count, len(vfs), self.pci_rows(
+            instance=server_id))
+        self.assertEqual(vfs, self.guest_vfs(host, server_id))
+        self.assertTrue(all(vf.split(':')[1] in MIGRATABLE_BUSES
+                            for vf in vfs), vfs)
+        elsewhere = [row for row in self.pci_rows(instance=server_id)
+                     if row['host'] != host]
+        self.assertEqual([], elsewhere)
+        for other in self.cloud.layout:
+            if other != host:
+                self.assertIsNone(self.guest_vfs(other, server_id), other)
+        self.assertEqual([host], list(self.allocations(server_id)))
+        return vfs
+
+    def assert_nothing_claimed(self, host):
+        """No VF of ``host`` is claimed (held for a move that ended)."""
+        self.assertEqual([], [row for row in self.pci_rows(host)
+                              if row['status'] == 'claimed'])
