@@ -9,6 +9,13 @@ anyway when the migration carried PCI device mappings, flagged so that the
 destination frees its PCI claims for the server and does nothing else (so
 shared instance files are never touched); the flag is a field the change
 adds to ``LibvirtLiveMigrateData``.
+
+A resource audit that runs on the destination while the state moves turns
+its claims into allocations (Nova counts an incoming migration's devices
+as used), and Nova's rollback frees only claims: those VFs then stay
+allocated to a server that never arrived until the next audit. Every
+rollback at the destination also frees what this host allocated to a
+server that is not on it.
 """
 
 from oslo_log import log as logging
@@ -55,17 +62,23 @@ class LiveMigrationRollbackClaims(base.Change):
         def make_dest(original):
             def rollback_live_migration_at_destination(
                     self, context, instance, destroy_disks, migrate_data):
-                if (migrate_data is not None and
-                        'vfio_lm_release_claims_only' in migrate_data and
-                        migrate_data.vfio_lm_release_claims_only):
-                    LOG.info('Live migration rolled back: freeing the PCI '
-                             'devices claimed on this host',
-                             instance=instance)
-                    self.rt.free_pci_device_claims_for_instance(
-                        context, instance)
-                    return None
-                return original(self, context, instance, destroy_disks,
-                                migrate_data)
+                try:
+                    if (migrate_data is not None and
+                            'vfio_lm_release_claims_only' in migrate_data and
+                            migrate_data.vfio_lm_release_claims_only):
+                        LOG.info('Live migration rolled back: freeing the '
+                                 'PCI devices claimed on this host',
+                                 instance=instance)
+                        self.rt.free_pci_device_claims_for_instance(
+                            context, instance)
+                        return None
+                    return original(self, context, instance, destroy_disks,
+                                    migrate_data)
+                finally:
+                    if instance.host != self.host:
+                        # what an audit allocated during the migration
+                        self.rt.free_pci_device_allocations_for_instance(
+                            context, instance)
             return rollback_live_migration_at_destination
 
         base.wrap(manager.ComputeManager, '_rollback_live_migration',

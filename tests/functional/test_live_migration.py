@@ -352,6 +352,25 @@ class HeldMigrationTest(_LiveMigrationCloud):
         self.assert_untouched_on_source(server, vfs, (4, 4))
         self.assert_nothing_claimed('compute2')
 
+    def test_abort_after_a_destination_audit_frees_its_vfs(self):
+        server = self.boot_on('compute1', count=2)
+        vfs = self.device_addresses(server['id'])
+        self.start_live_migration(server, host='compute2')
+        migration = self.wait_until_held(server)
+        # the destination's periodic audit runs while the state moves and
+        # counts the incoming server's claimed VFs as allocated
+        self.computes['compute2'].manager.update_available_resource(
+            self.ctxt)
+
+        self.abort_live_migration(server, migration)
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual('cancelled', migration['status'])
+        self.assertEqual([], self.wait_for_claims_released(
+            'compute2', statuses=('claimed', 'allocated')))
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        self.assert_nothing_claimed('compute2')
+
     def test_race_for_the_last_free_vf_has_one_winner(self):
         self.boot_on('compute2', count=2)  # one migratable VF left there
         first = self.boot_on('compute1')
