@@ -4,8 +4,9 @@ Runs the named Nova console script (``nova-compute``, ``nova-conductor``,
 ``nova-scheduler``, ``nova-api-os-compute``, ``nova-manage``, ...) in this
 process. The command's module is imported first, so Nova applies its own
 eventlet monkey-patching exactly as when started directly; the plugin is
-activated before the command's ``main()`` runs. Use it in systemd units and
-container entry points in place of the Nova command.
+activated as soon as the command has parsed Nova's config, before any
+service is built. Use it in systemd units and container entry points in
+place of the Nova command.
 """
 
 from importlib import metadata
@@ -35,12 +36,31 @@ def main(argv=None):
         return 2
     entry = commands[command]
     func = entry.load()  # imports nova.cmd.*: Nova monkey-patches first
-
-    import nova_vfio_lm
-    nova_vfio_lm.activate()
-
+    activate_once_configured()
     sys.argv = [command] + args
     return func()
+
+
+def activate_once_configured():
+    """Activate the plugin right after the Nova command parses its config.
+
+    Nova's managers read the spacing of their periodic tasks (for example
+    ``update_resources_interval``) from the config when their module is
+    imported. Activation imports them, so activating before the config is
+    parsed would freeze Nova's defaults for those options.
+    """
+    from nova import config
+
+    import nova_vfio_lm
+
+    parse_args = config.parse_args
+
+    def parse_args_then_activate(*args, **kwargs):
+        result = parse_args(*args, **kwargs)
+        nova_vfio_lm.activate()
+        return result
+
+    config.parse_args = parse_args_then_activate
 
 
 if __name__ == '__main__':

@@ -58,6 +58,33 @@ class LauncherTest(testtools.TestCase):
             # only the plugin's parser says this, so it ran in that process
             self.assertIn("live_migratable='maybe' is not a boolean", output)
 
+    def test_periodic_task_spacing_comes_from_the_config(self):
+        # Nova's own main() parses the config first and imports the
+        # compute manager later; this stand-in main() does just that and
+        # prints the spacing the manager's audit got when it was imported.
+        config = os.path.join(self.tmp, 'nova.conf')
+        with open(config, 'w') as f:
+            f.write('[DEFAULT]\nupdate_resources_interval = 7\n')
+        script = textwrap.dedent('''
+            import sys
+            import nova.cmd.compute
+
+            def main():
+                from nova import config
+                config.parse_args(sys.argv)
+                from nova.compute import manager
+                print('spacing', manager.ComputeManager
+                      .update_available_resource._periodic_spacing)
+
+            nova.cmd.compute.main = main
+            from nova_vfio_lm.cmd import run
+            run.main(['nova-compute', '--config-file', sys.argv[1]])
+            ''')
+        result = subprocess.run(
+            [sys.executable, '-c', script, config], capture_output=True,
+            text=True, timeout=300, cwd=self.tmp)
+        self.assertIn('spacing 7', result.stdout, result.stderr)
+
     def test_unknown_command_exits_2(self):
         result = self._run('nova-bogus')
         self.assertEqual(2, result.returncode)
