@@ -159,7 +159,8 @@ class Nova(service.Service):
     # -- set-up ---------------------------------------------------------
 
     def manage(self, *args, timeout=300):
-        self.execute([self.bin('nova-manage'), '--config-file', self.conf]
+        """``nova-manage`` with the cloud's config; its output."""
+        return self.execute([self.bin('nova-manage'), '--config-file', self.conf]
                      + list(args), timeout=timeout, log_name='nova-manage')
 
     def init(self):

@@ -78,6 +78,7 @@ class Service:
     def execute(self, argv, env=None, timeout=300, log_name=None):
         """Run a set-up command to its end; its output goes to a log.
 
+        :returns: its output.
         :raises CommandFailed: with the end of its output.
         """
         full_env = dict(os.environ)
@@ -87,6 +88,7 @@ class Service:
         with open(log_path, 'ab') as log:
             log.write(('$ %s\n' % ' '.join(argv)).encode())
             log.flush()
+            start = log.tell()
             try:
                 result = subprocess.run(
                     argv, stdin=subprocess.DEVNULL, stdout=log,
@@ -99,6 +101,9 @@ class Service:
             raise CommandFailed('%s exited %d:\n%s' % (
                 ' '.join(argv), result.returncode,
                 supervisor_mod.tail(log_path)))
+        with open(log_path, 'rb') as log:
+            log.seek(start)
+            return log.read().decode(errors='replace')
 
     def uwsgi_argv(self, port, wsgi_file=None, module=None, processes=1,
                    threads=2):

@@ -54,6 +54,7 @@ class CloudScenario(testtools.TestCase):
         self.cloud = cloud_mod.LocalCloud()
         self.admin = client_mod.OpenStack(clouds_yaml, client_mod.ADMIN)
         self.member = self.admin.as_cloud(client_mod.MEMBER)
+        self.rest = client_mod.Rest(clouds_yaml, client_mod.ADMIN)
         self.hypervisor = hypervisor_mod.Hypervisor(
             self.cloud.run.sub('hypervisor'))
         self.hypervisor.set_mode('complete')
@@ -79,7 +80,7 @@ class CloudScenario(testtools.TestCase):
                  lambda: not self.pci_rows(instance=server_id))
 
     def show(self, server_id):
-        return self.admin.json('server', 'show', server_id)
+        return self.rest.compute('/servers/%s' % server_id)['server']
 
     def host_of(self, server_id):
         return self.show(server_id)['OS-EXT-SRV-ATTR:host']
@@ -94,22 +95,23 @@ class CloudScenario(testtools.TestCase):
 
     def migrations(self, server_id):
         """The server's live migrations, newest first."""
-        found = self.admin.json('server', 'migration', 'list', '--server',
-                                server_id, '--type', 'live-migration')
-        return sorted(found, key=lambda m: m['Id'], reverse=True)
+        found = self.rest.compute(
+            '/os-migrations', instance_uuid=server_id,
+            migration_type='live-migration')['migrations']
+        return sorted(found, key=lambda m: m['id'], reverse=True)
 
     def wait_for_migration(self, server_id, states=FINAL_MIGRATION_STATES):
         """Until the newest live migration is in one of ``states``."""
         def newest():
             found = self.migrations(server_id)
-            if found and found[0]['Status'] in states:
+            if found and found[0]['status'] in states:
                 return found[0]
         migration = wait_for('live migration of %s in %s' % (
-            server_id, states), newest)
-        if migration['Status'] in FINAL_MIGRATION_STATES:
+            server_id, states), newest, interval=0.5)
+        if migration['status'] in FINAL_MIGRATION_STATES:
             # the server's task ends just after the migration record
             wait_for('%s without task' % server_id, lambda: self.show(
-                server_id)['OS-EXT-STS:task_state'] is None)
+                server_id)['OS-EXT-STS:task_state'] is None, interval=0.5)
         return migration
 
     def live_migrate(self, server_id, host=None):
@@ -122,7 +124,10 @@ class CloudScenario(testtools.TestCase):
         return self.wait_for_migration(server_id, ('running',))
 
     def action_events(self, server_id, action='live-migration'):
-        """Events of the server's newest ``action``, with their results."""
+        """Events of the server's newest ``action``, as ``server event show``.
+
+        Each with its result and, for an admin, its details.
+        """
         actions = [a for a in self.admin.json(
             'server', 'event', 'list', server_id) if a['Action'] == action]
         newest = max(actions, key=lambda a: a['Start Time'])
@@ -159,12 +164,11 @@ class CloudScenario(testtools.TestCase):
 
     def allocations(self, server_id):
         """``{provider name: resources}`` of the server in placement."""
-        names = {p['uuid']: p['name'] for p in self.admin.json(
-            'resource', 'provider', 'list')}
-        found = self.admin.json('resource', 'provider', 'allocation',
-                                'show', server_id)
-        return {names[a['resource_provider']]: a['resources']
-                for a in found}
+        names = {p['uuid']: p['name'] for p in self.rest.placement(
+            '/resource_providers')['resource_providers']}
+        found = self.rest.placement('/allocations/%s' % server_id)
+        return {names[uuid]: data['resources']
+                for uuid, data in found['allocations'].items()}
 
     # -- assertions --------------------------------------------------------
 
@@ -184,16 +188,36 @@ class CloudScenario(testtools.TestCase):
         self.assertEqual(vfs, self.guest_vfs(host, server_id))
         self.assertTrue(all(vf.split(':')[1] in MIGRATABLE_BUSES
                             for vf in vfs), vfs)
-        elsewhere = [row for row in self.pci_rows(instance=server_id)
-                     if row['host'] != host]
-        self.assertEqual([], elsewhere)
+        # a destination frees its claims when the rollback reaches it,
+        # just after the source ends the migration
+        wait_for('VFs of %s released on other hosts' % server_id,
+                 lambda: not self.claims_elsewhere(server_id, host),
+                 interval=0.5)
         for other in self.cloud.layout:
             if other != host:
                 self.assertIsNone(self.guest_vfs(other, server_id), other)
         self.assertEqual([host], list(self.allocations(server_id)))
         return vfs
 
+    def claims_elsewhere(self, server_id, host):
+        return [row for row in self.pci_rows(instance=server_id)
+                if row['host'] != host]
+
     def assert_nothing_claimed(self, host):
         """No VF of ``host`` is claimed (held for a move that ended)."""
         self.assertEqual([], [row for row in self.pci_rows(host)
                               if row['status'] == 'claimed'])
+
+    # -- services -------------------------------------------------------
+
+    def compute_up(self, host):
+        services = self.rest.compute('/os-services', binary='nova-compute',
+                                     host=host)['services']
+        return services and services[0]['state'] == 'up'
+
+    def restart_service(self, name):
+        """Start a service that was killed, as its unit would."""
+        self.cloud.start_service(name)
+        if name.startswith('nova-compute-'):
+            host = name[len('nova-compute-'):]
+            wait_for('%s up again' % name, lambda: self.compute_up(host))
