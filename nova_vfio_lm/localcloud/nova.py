@@ -160,8 +160,9 @@ class Nova(service.Service):
 
     def manage(self, *args, timeout=300):
         """``nova-manage`` with the cloud's config; its output."""
-        return self.execute([self.bin('nova-manage'), '--config-file', self.conf]
-                     + list(args), timeout=timeout, log_name='nova-manage')
+        argv = [self.bin('nova-manage'), '--config-file', self.conf]
+        return self.execute(argv + list(args), timeout=timeout,
+                            log_name='nova-manage')
 
     def init(self):
         self.manage('api_db', 'sync')
