@@ -19,6 +19,7 @@ from nova_vfio_lm.changes import libvirt_version_requirements
 from nova_vfio_lm.changes import live_migrate_data_moving_ports
 from nova_vfio_lm.changes import live_migrate_data_pci_devices
 from nova_vfio_lm.changes import live_migrate_data_peer_marks
+from nova_vfio_lm.changes import live_migration_interrupted_cleanup
 from nova_vfio_lm.changes import live_migration_rollback_claims
 from nova_vfio_lm.changes import live_migration_rollback_port_pf
 from nova_vfio_lm.changes import pci_alias_live_migratable
@@ -49,6 +50,7 @@ ALL = (
     compute_live_migration_pci_claim_refusal.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,
     live_migration_rollback_claims.CHANGE,
+    live_migration_interrupted_cleanup.CHANGE,
     conductor_live_migration_skipped_host_claims.CHANGE,
     libvirt_live_migration_failure_state.CHANGE,
     libvirt_live_migration_no_post_copy.CHANGE,

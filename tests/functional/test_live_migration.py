@@ -371,6 +371,28 @@ class HeldMigrationTest(_LiveMigrationCloud):
         self.assert_untouched_on_source(server, vfs, (4, 4))
         self.assert_nothing_claimed('compute2')
 
+    def test_audit_frees_vfs_of_a_migration_its_source_gave_up(self):
+        server = self.boot_on('compute1', count=2)
+        self.start_live_migration(server, host='compute2')
+        migration = self.wait_until_held(server)
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+        # what the source compute does when it starts again after dying
+        # with the migration running: the migration ends in error, the
+        # server stays on the source
+        record = objects.Migration.get_by_id(self.ctxt, migration['id'])
+        record.status = 'error'
+        record.save()
+        instance = objects.Instance.get_by_uuid(self.ctxt, server['id'])
+        instance.task_state = None
+        instance.save()
+
+        self.computes['compute2'].manager.update_available_resource(
+            self.ctxt)
+
+        self.assert_nothing_claimed('compute2')
+        self.assertEqual(2, len(self.device_addresses(server['id'])))
+        self.held_migrations[0].vfio_lm_aborted.set()
+
     def test_race_for_the_last_free_vf_has_one_winner(self):
         self.boot_on('compute2', count=2)  # one migratable VF left there
         first = self.boot_on('compute1')

@@ -1,0 +1,76 @@
+"""Clean up after a live migration whose source compute died.
+
+When a source nova-compute is killed (or its host restarts) during a live
+migration, Nova, once the service is back, marks the migration ``error``
+and leaves the server on the source, but nothing more: the server's
+placement allocation stays on the destination (the migration holds the
+source's), and the destination keeps the VFs it claimed for the server.
+Its resource audit counts ``error`` migrations as in progress (for failed
+evacuations), so it never frees them: they are lost to other servers.
+Nova 2025.1+ does the same. This change, on every series:
+
+- the source, as it resets such a migration at start, moves the
+  allocation back from the migration to the server (what a rollback does);
+- a compute's audit frees the PCI devices it holds for an ``error`` live
+  migration of a server that is not on that compute.
+"""
+
+from oslo_log import log as logging
+
+from nova_vfio_lm.changes import base
+
+LOG = logging.getLogger(__name__)
+
+
+def _stale_live_migrations(instances, migrations):
+    """``error`` live migrations of servers not on this compute."""
+    here = {instance.uuid for instance in instances}
+    return [migration for migration in migrations
+            if migration.status == 'error'
+            and migration.migration_type == 'live-migration'
+            and migration.instance_uuid not in here]
+
+
+class LiveMigrationInterruptedCleanup(base.Change):
+    name = 'live_migration_interrupted_cleanup'
+    summary = ('a source compute restarted mid-migration gives the server '
+               'its allocation back; destinations free its VFs at audit')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.compute import manager as compute_manager
+        from nova import exception
+        from nova import objects
+        from nova.pci import manager as pci_manager
+
+        def make_reset(original):
+            def _reset_live_migration(self, context, instance):
+                try:
+                    migration = objects.Migration.get_by_instance_and_status(
+                        context, instance.uuid, 'running')
+                except exception.MigrationNotFoundByStatus:
+                    migration = None
+                result = original(self, context, instance)
+                if migration is not None:
+                    LOG.info('Live migration %s was interrupted by this '
+                             'service stopping: the server stays here and '
+                             'gets its allocation back', migration.uuid,
+                             instance=instance)
+                    self._revert_allocation(context, instance, migration)
+                return result
+            return _reset_live_migration
+
+        def make_clean(original):
+            def clean_usage(self, instances, migrations):
+                stale = _stale_live_migrations(instances, migrations)
+                if stale:
+                    migrations = [m for m in migrations if m not in stale]
+                return original(self, instances, migrations)
+            return clean_usage
+
+        base.wrap(compute_manager.ComputeManager, '_reset_live_migration',
+                  make_reset)
+        base.wrap(pci_manager.PciDevTracker, 'clean_usage', make_clean)
+
+
+CHANGE = LiveMigrationInterruptedCleanup()
