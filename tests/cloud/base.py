@@ -121,7 +121,14 @@ class CloudScenario(testtools.TestCase):
     def wait_until_held(self, server_id):
         wait_for('migration of %s held at the hypervisor' % server_id,
                  lambda: server_id in self.hypervisor.held())
+        # a test that stops early must not leave it held for ten minutes
+        self.addCleanup(self.fail_if_held, server_id)
         return self.wait_for_migration(server_id, ('running',))
+
+    def fail_if_held(self, server_id):
+        if server_id in self.hypervisor.held():
+            self.hypervisor.decide(server_id, 'fail')
+            self.wait_for_migration(server_id)
 
     def action_events(self, server_id, action='live-migration'):
         """Events of the server's newest ``action``, as ``server event show``.
