@@ -18,19 +18,44 @@ its peers through the run folder:
 Nothing here imports eventlet: nova 2026.2's computes run without it.
 """
 
+import importlib
 import json
 import os
+import sys
 import time
+import types
 import urllib.parse
 
 from lxml import etree
 from oslo_utils import versionutils
 
-from nova.tests.fixtures import libvirt as _fake
+import nova.tests
 
 from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
 from nova_vfio_lm.localcloud import layout
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
+
+FIXTURES = 'nova.tests.fixtures'
+
+
+def _import_fake():
+    """``nova.tests.fixtures.libvirt``, eventlet-free where it must be.
+
+    The package's ``__init__`` imports Nova's functional test package,
+    which monkey-patches eventlet. That is harmless in an eventlet
+    compute (2024.x), but a compute in native-threading mode (nova
+    2026.2) refuses eventlet, so there the package is an empty stand-in
+    that only gives access to its modules (the compute needs no others).
+    """
+    if 'eventlet' not in sys.modules and FIXTURES not in sys.modules:
+        package = types.ModuleType(FIXTURES)
+        package.__path__ = [os.path.join(
+            os.path.dirname(nova.tests.__file__), 'fixtures')]
+        sys.modules[FIXTURES] = nova.tests.fixtures = package
+    return importlib.import_module(FIXTURES + '.libvirt')
+
+
+_fake = _import_fake()
 
 # The binding's API is the fake's, name for name.
 globals().update({name: value for name, value in vars(_fake).items()
@@ -96,6 +121,11 @@ class HostConnection(_fake.Connection):
         self.config = config
         hyper = hypervisor_mod.Hypervisor(config['hypervisor_dir'])
         self.store = hyper.host(config['hostname'])
+        # a migration job lives in its source's nova-compute: one held
+        # when that process died ended with it
+        for uuid, data in hyper.held().items():
+            if data['source'] == config['hostname']:
+                hyper.unhold(uuid)
         super().__init__(
             uri, readonly,
             version=versionutils.convert_version_to_int(
@@ -250,5 +280,24 @@ def abortJob(domain):
     domain._vfio_lm_abort = True
 
 
+_ENDED_JOBS = (_fake.VIR_DOMAIN_JOB_COMPLETED, _fake.VIR_DOMAIN_JOB_FAILED,
+               _fake.VIR_DOMAIN_JOB_CANCELLED)
+
+
+def jobStats(domain, flags=0):
+    """The job's type; an ended job is reported once, then none.
+
+    Nova's migration monitor acts on the end of a job as soon as it sees
+    it. Keeping a failed job's type would make the monitor of the next
+    migration of the same guest, polling before that migration starts,
+    take it for its own end.
+    """
+    job = domain._job_type
+    if job in _ENDED_JOBS:
+        domain._job_type = _fake.VIR_DOMAIN_JOB_NONE
+    return {'type': job}
+
+
 _fake.Domain.migrateToURI3 = migrateToURI3
 _fake.Domain.abortJob = abortJob
+_fake.Domain.jobStats = jobStats

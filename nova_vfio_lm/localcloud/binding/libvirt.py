@@ -5,8 +5,30 @@ own libvirt driver, unmodified, loads the fake binding as it would load
 the real one.
 """
 
+import importlib
 import sys
+import types
 
-from nova_vfio_lm.localcloud import fakelibvirt_binding
+BINDING = 'nova_vfio_lm.localcloud.fakelibvirt_binding'
+DRIVER = 'nova.virt.libvirt.driver'
 
-sys.modules[__name__] = fakelibvirt_binding
+
+class _LoadedOnUse(types.ModuleType):
+    """This module, the binding loaded at its first attribute read.
+
+    Nova's fake libvirt reads the driver's minimum versions when it is
+    imported. When the driver module itself is being imported and imports
+    ``libvirt`` on the way (nova 2026.2, where the plugin's activation
+    imports the driver first), the fake has to wait until the driver is
+    complete; nothing reads ``libvirt`` attributes before that.
+    """
+
+    def __getattr__(self, name):
+        return getattr(importlib.import_module(BINDING), name)
+
+
+_driver = sys.modules.get(DRIVER)
+if _driver is not None and not hasattr(_driver, 'MIN_LIBVIRT_VERSION'):
+    sys.modules[__name__].__class__ = _LoadedOnUse
+else:
+    sys.modules[__name__] = importlib.import_module(BINDING)
