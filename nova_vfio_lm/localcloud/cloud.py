@@ -68,7 +68,7 @@ class LocalCloud:
     def clean_stale(self):
         """Stop what an earlier run left running and remove its folder."""
         if self.run.exists():
-            self.sup.stop_all()
+            self.down()
             self.run.remove()
 
     def up(self, log=print):
@@ -113,7 +113,8 @@ class LocalCloud:
         return self.clouds_yaml
 
     def down(self):
-        self.sup.stop_all()
+        self.sup.stop_all(last=self.rabbit.process_names()
+                          + self.db.process_names())
 
     # -- after the services ---------------------------------------------
 

@@ -177,10 +177,33 @@ class Supervisor:
                 return
             time.sleep(0.05)
 
-    def stop_all(self, timeout=30):
-        """Stop every recorded service, newest first."""
-        for name in reversed(self.names()):
-            self.stop(name, timeout=timeout)
+    def stop_all(self, timeout=30, last=()):
+        """Stop every recorded service; those named in ``last`` after.
+
+        All others get SIGTERM at once and share one ``timeout`` (a nova
+        2026.2 compute takes that long to give up its own shutdown); then
+        ``last`` (the database and the broker) stop one by one, newest
+        first.
+        """
+        names = self.names()
+        first = [name for name in reversed(names) if name not in last]
+        pids = {}
+        for name in first:
+            pid = self.pid(name)
+            if pid:
+                pids[name] = pid
+                self.signal(name, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(
+                _alive(pid) for pid in pids.values()):
+            for name in pids:
+                self._reap(name)
+            time.sleep(0.1)
+        for name in first:
+            self.stop(name, timeout=5)
+        for name in reversed(names):
+            if name in last:
+                self.stop(name, timeout=timeout)
 
     def wait_ready(self, name, ready, timeout=60, interval=0.25):
         """Poll ``ready()`` until true; fail if ``name`` dies or times out."""
