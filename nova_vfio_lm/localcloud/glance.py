@@ -61,14 +61,9 @@ class Glance(service.Service):
                                        self.run.url(self.name))
 
     def start(self, timeout=90):
-        self.sup.start(
-            self.name,
-            self.wsgi_argv(self.run.port(self.name), 'glance-wsgi-api',
-                           'glance.wsgi.api:application'),
-            env={'OS_GLANCE_CONFIG_DIR': self.config_dir()})
-        self.sup.wait_ready(
-            self.name, lambda: service.http_answers(
-                self.run.url(self.name, '/'), (200, 300)), timeout)
+        self.start_wsgi('glance-wsgi-api', 'glance.wsgi.api:application',
+                        {'OS_GLANCE_CONFIG_DIR': self.config_dir()},
+                        statuses=(200, 300), timeout=timeout)
 
     def upload_tiny_image(self, name='tiny'):
         """A public 1 MiB raw image ``name``; its id (reused if active)."""

@@ -91,14 +91,10 @@ class Keystone(service.Service):
             '--bootstrap-public-url', self.url('/v3'))
 
     def start(self, timeout=90):
-        self.sup.start(
-            self.name,
-            self.wsgi_argv(self.run.port(self.name), 'keystone-wsgi-public',
-                           'keystone.wsgi.api:application'),
-            env={'OS_KEYSTONE_CONFIG_DIR': self.config_dir()})
-        self.sup.wait_ready(
-            self.name,
-            lambda: service.http_answers(self.url('/v3'), (200,)), timeout)
+        self.start_wsgi('keystone-wsgi-public',
+                        'keystone.wsgi.api:application',
+                        {'OS_KEYSTONE_CONFIG_DIR': self.config_dir()},
+                        path='/v3', timeout=timeout)
 
     # -- accounts and catalog, through the API ------------------------------
 

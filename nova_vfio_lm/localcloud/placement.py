@@ -45,11 +45,6 @@ class Placement(service.Service):
                                        self.run.url(self.name))
 
     def start(self, timeout=90):
-        self.sup.start(
-            self.name,
-            self.wsgi_argv(self.run.port(self.name), 'placement-api',
-                           'placement.wsgi.api:application'),
-            env={'OS_PLACEMENT_CONFIG_DIR': self.config_dir()})
-        self.sup.wait_ready(
-            self.name, lambda: service.http_answers(
-                self.run.url(self.name, '/'), (200,)), timeout)
+        self.start_wsgi('placement-api', 'placement.wsgi.api:application',
+                        {'OS_PLACEMENT_CONFIG_DIR': self.config_dir()},
+                        timeout=timeout)

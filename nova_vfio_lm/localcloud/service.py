@@ -122,6 +122,19 @@ class Service:
             argv += ['--module', module]
         return argv
 
+    def start_wsgi(self, script, module, config_env, path='/',
+                   statuses=(200,), timeout=90):
+        """Serve this service's WSGI app under uwsgi; wait until it answers.
+
+        :param config_env: ``{variable: folder}`` telling the app where
+            its config files are.
+        :param path: what to ask, and ``statuses`` what answers mean up.
+        """
+        self.sup.start(self.name, self.wsgi_argv(
+            self.run.port(self.name), script, module), env=config_env)
+        self.sup.wait_ready(self.name, lambda: http_answers(
+            self.run.url(self.name, path), statuses), timeout)
+
     def wsgi_argv(self, port, script, module):
         """uwsgi serving ``script`` of the bin folder, else ``module``.
 
