@@ -75,7 +75,8 @@ class LocalCloud:
         started = time.monotonic()
 
         def step(text):
-            log('[%5.1fs] %s' % (time.monotonic() - started, text))
+            log('[%5.1fs] %s' % (time.monotonic() - started, text),
+                flush=True)
 
         self.clean_stale()
         packages.ensure_debian_packages()
