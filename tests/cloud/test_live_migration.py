@@ -42,7 +42,7 @@ class LiveMigrationTest(base.CloudScenario):
 
         # compute3 has no live-migratable VF: only compute2 can take them
         self.hypervisor.set_mode('complete')
-        migration = self.live_migrate(server)
+        migration = self.live_migrate_when_scheduled(server)
 
         self.assertEqual(('completed', 'compute2'), (
             migration['status'], migration['dest_compute']))
