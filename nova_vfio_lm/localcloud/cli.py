@@ -25,6 +25,19 @@ def _cloud(args):
     return cloud.LocalCloud(computes=computes)
 
 
+def _said_plainly(func):
+    """Run a verb; a setting or package problem is one line, exit 2."""
+    def run(args):
+        from nova_vfio_lm.localcloud import packages
+
+        try:
+            return func(args)
+        except (runfolder.RunFolderError, packages.PackagesMissing) as exc:
+            print('nova-vfio-lm cloud: %s' % exc, file=sys.stderr)
+            return 2
+    return run
+
+
 def _exit_on_sigterm():
     """Turn SIGTERM into SystemExit, so ``finally`` stops the cloud."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
@@ -130,17 +143,17 @@ def add_parser(sub):
     up = verbs.add_parser('up', help='start the cloud and leave it running')
     up.add_argument('--computes', type=int, default=None,
                     help='number of computes (default 3)')
-    up.set_defaults(func=cmd_up)
+    up.set_defaults(func=_said_plainly(cmd_up))
     verbs.add_parser('down', help='stop everything up started').set_defaults(
-        func=cmd_down)
+        func=_said_plainly(cmd_down))
     verbs.add_parser('status', help='run folder and processes').set_defaults(
-        func=cmd_status)
+        func=_said_plainly(cmd_status))
     test = verbs.add_parser('test', help='up, run the scenarios, down')
     test.add_argument('--test-path', default=SCENARIOS)
     test.add_argument('--computes', type=int, default=None)
     test.add_argument('stestr_args', nargs='*',
                       help='passed to stestr run (e.g. a test filter)')
-    test.set_defaults(func=cmd_test)
+    test.set_defaults(func=_said_plainly(cmd_test))
     hyper = verbs.add_parser(
         'hypervisor', help='control live migrations at the fake hypervisor')
     hyper.add_argument('action', choices=('mode', 'held', 'release',
@@ -151,7 +164,7 @@ def add_parser(sub):
     hyper.set_defaults(func=cmd_hypervisor)
     kill = verbs.add_parser('kill', help='SIGKILL one service, as a crash')
     kill.add_argument('service')
-    kill.set_defaults(func=cmd_kill)
+    kill.set_defaults(func=_said_plainly(cmd_kill))
     start = verbs.add_parser('start', help='start one stopped service')
     start.add_argument('service')
-    start.set_defaults(func=cmd_start)
+    start.set_defaults(func=_said_plainly(cmd_start))

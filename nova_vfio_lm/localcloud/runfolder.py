@@ -37,6 +37,21 @@ class RunFolderError(RuntimeError):
     """The run folder cannot be used; the message says why and what to do."""
 
 
+def _base_port(value):
+    """The base port, refused by name and value unless all ports fit."""
+    top = 65535 - max(PORTS.values())
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = None
+    if port is None or not 1024 <= port <= top:
+        raise RunFolderError('%s=%r is not a port number from 1024 to %d '
+                             '(the cloud listens on it plus up to %d)'
+                             % (BASE_PORT_ENV, value, top,
+                                max(PORTS.values())))
+    return port
+
+
 class RunFolder:
     """The files of one local cloud.
 
@@ -47,8 +62,8 @@ class RunFolder:
     def __init__(self, path=None, base_port=None):
         self.path = os.path.abspath(
             path or os.environ.get(PATH_ENV) or DEFAULT_PATH)
-        self.base_port = int(base_port or os.environ.get(BASE_PORT_ENV)
-                             or DEFAULT_BASE_PORT)
+        self.base_port = _base_port(base_port or os.environ.get(
+            BASE_PORT_ENV) or DEFAULT_BASE_PORT)
 
     def port(self, service):
         return self.base_port + PORTS[service]
