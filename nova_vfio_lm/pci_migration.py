@@ -158,6 +158,41 @@ def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
     return xml_doc
 
 
+def _normalized(address):
+    domain, bus, rest = address.split(':')
+    slot, function = rest.split('.')
+    return '%04x:%02x:%02x.%x' % (int(domain, 16), int(bus, 16),
+                                  int(slot, 16), int(function, 16))
+
+
+def map_hostdevs_at_once(xml_doc, source_to_dest):
+    """Point each ``<hostdev type='pci'>`` at the VF mapped to its source.
+
+    Every device's source address is read before any is changed, so a
+    destination address that is also another device's source address
+    cannot make a later entry match the wrong device.
+
+    :param xml_doc: the guest XML (lxml element), changed in place.
+    :param source_to_dest: ``{source address: destination address}``.
+    :raises MappingError: naming a source address no device in the XML has.
+    """
+    wanted = {_normalized(src): _normalized(dst)
+              for src, dst in source_to_dest.items()}
+    targets = []
+    for hostdev in xml_doc.findall("./devices/hostdev[@type='pci']"):
+        address = hostdev.find('./source/address')
+        if address is not None and _address_of(address) in wanted:
+            targets.append((address, _address_of(address)))
+    missing = sorted(set(wanted) - {source for _, source in targets})
+    if missing:
+        raise MappingError(
+            'no PCI device %s in the guest to map to the destination; '
+            'refusing to start the migration' % ', '.join(missing))
+    for address, source in targets:
+        _set_address(address, wanted[source])
+    return xml_doc
+
+
 def is_live_migratable_device(device):
     """Whether a PCI device's state can move (``live_migratable=yes``)."""
     return _flag(device, pci_tags.LIVE_MIGRATABLE, None) == pci_tags.TRUE

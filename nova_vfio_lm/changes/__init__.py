@@ -14,6 +14,7 @@ from nova_vfio_lm.changes import libvirt_interface_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
 from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
 from nova_vfio_lm.changes import libvirt_live_migration_no_post_copy
+from nova_vfio_lm.changes import libvirt_live_migration_pci_map_at_once
 from nova_vfio_lm.changes import libvirt_live_migration_ports_stay_attached
 from nova_vfio_lm.changes import libvirt_version_requirements
 from nova_vfio_lm.changes import live_migrate_data_moving_ports
@@ -49,6 +50,7 @@ ALL = (
     compute_live_migration_pci_claim.CHANGE,
     compute_live_migration_pci_claim_refusal.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,
+    libvirt_live_migration_pci_map_at_once.CHANGE,
     live_migration_rollback_claims.CHANGE,
     live_migration_interrupted_cleanup.CHANGE,
     conductor_live_migration_skipped_host_claims.CHANGE,

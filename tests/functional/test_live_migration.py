@@ -332,6 +332,65 @@ class TwoCardModelsTest(_LiveMigrationCloud):
         self.assertEqual((4, 1), self.pci_counts('compute2'))
 
 
+class SwappedCardModelsTest(_LiveMigrationCloud):
+    """Two VF models on swapped functions of the two hosts.
+
+    compute1 has model A at VF 1 and model B at VF 2, compute2 the reverse:
+    each device's destination address is the other device's source address.
+    """
+
+    OTHER_PRODUCT_ID = '101e'
+    PCI_DEVICE_SPEC = [
+        cloud.device_spec(cloud.vf_address(1), live_migratable='yes',
+                          managed='no'),
+        cloud.device_spec(cloud.vf_address(2), product_id=OTHER_PRODUCT_ID,
+                          live_migratable='yes', managed='no')]
+    DEST_DEVICE_SPEC = [
+        cloud.device_spec(cloud.vf_address(1), product_id=OTHER_PRODUCT_ID,
+                          live_migratable='yes', managed='no'),
+        cloud.device_spec(cloud.vf_address(2), live_migratable='yes',
+                          managed='no')]
+    PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes'),
+                 cloud.alias('lm-vf-b', product_id=OTHER_PRODUCT_ID,
+                             live_migratable='yes')]
+
+    def start_sriov_compute(self, hostname, **kw):
+        other_model_vf = 2 if hostname == 'compute1' else 1
+        return super().start_sriov_compute(
+            hostname, vf_product_ids={other_model_vf: self.OTHER_PRODUCT_ID},
+            **kw)
+
+    def models(self, server_id):
+        return {d.address: d.product_id
+                for d in self.server_pci_devices(server_id)}
+
+    def test_each_device_lands_on_the_vf_claimed_for_it(self):
+        flavor_id = self._create_flavor(extra_spec={
+            'pci_passthrough:alias': 'lm-vf:1,lm-vf-b:1'})
+        server = self._create_server(flavor_id=flavor_id, networks='none',
+                                     host='compute1')
+        source_models = self.models(server['id'])
+        self.assertEqual({cloud.vf_address(1): cloud.VF_PRODUCT_ID,
+                          cloud.vf_address(2): self.OTHER_PRODUCT_ID},
+                         source_models)
+        # the guest's devices in XML order, by model
+        guest_models = [source_models[address] for address, _ in
+                        self.guest_hostdevs('compute1', server['id'])]
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assert_landed_on_compute2(server, migration)
+        claimed = {model: address for address, model
+                   in self.models(server['id']).items()}
+        self.assertEqual({cloud.VF_PRODUCT_ID: cloud.vf_address(2),
+                          self.OTHER_PRODUCT_ID: cloud.vf_address(1)},
+                         claimed)
+        # each guest device on the VF claimed for its own model
+        self.assertEqual(
+            [(claimed[model], 'no') for model in guest_models],
+            self.guest_hostdevs('compute2', server['id']))
+
+
 class HeldMigrationTest(_LiveMigrationCloud):
     """The hypervisor keeps each migration running until told."""
 

@@ -1,3 +1,4 @@
+from lxml import etree
 import testtools
 
 from nova_vfio_lm import pci_migration
@@ -62,3 +63,52 @@ class PeerRunsPluginTest(testtools.TestCase):
         self.assertFalse(pci_migration.peer_runs_plugin(
             _CheckData(vfio_lm_dest='0'), 'vfio_lm_dest'))
         self.assertFalse(pci_migration.peer_runs_plugin(None, 'vfio_lm_dest'))
+
+
+def _guest(*addresses):
+    hostdevs = ''.join(
+        "<hostdev mode='subsystem' type='pci' managed='no'><source>"
+        "<address domain='0x0000' bus='0x%s' slot='0x%s' function='0x%s'/>"
+        "</source></hostdev>" % tuple(a.replace('.', ':').split(':')[1:])
+        for a in addresses)
+    return etree.fromstring('<domain><devices>%s</devices></domain>'
+                            % hostdevs)
+
+
+def _addresses(doc):
+    return [pci_migration._address_of(a)
+            for a in doc.findall("./devices/hostdev/source/address")]
+
+
+class MapHostdevsAtOnceTest(testtools.TestCase):
+
+    def test_swapped_addresses_each_device_on_its_own_vf(self):
+        doc = _guest('0000:81:00.1', '0000:81:00.2')
+        pci_migration.map_hostdevs_at_once(
+            doc, {'0000:81:00.1': '0000:81:00.2',
+                  '0000:81:00.2': '0000:81:00.1'})
+        self.assertEqual(['0000:81:00.2', '0000:81:00.1'], _addresses(doc))
+
+    def test_chain_of_overlaps(self):
+        doc = _guest('0000:81:00.1', '0000:81:00.2', '0000:81:00.3')
+        pci_migration.map_hostdevs_at_once(
+            doc, {'0000:81:00.1': '0000:81:00.2',
+                  '0000:81:00.2': '0000:81:00.3',
+                  '0000:81:00.3': '0000:82:00.1'})
+        self.assertEqual(['0000:81:00.2', '0000:81:00.3', '0000:82:00.1'],
+                         _addresses(doc))
+
+    def test_unmapped_devices_untouched(self):
+        doc = _guest('0000:81:00.1', '0000:03:00.0')
+        pci_migration.map_hostdevs_at_once(doc, {'0000:81:00.1':
+                                                 '0000:81:00.4'})
+        self.assertEqual(['0000:81:00.4', '0000:03:00.0'], _addresses(doc))
+
+    def test_entry_without_device_names_it(self):
+        doc = _guest('0000:81:00.1')
+        exc = self.assertRaises(
+            pci_migration.MappingError, pci_migration.map_hostdevs_at_once,
+            doc, {'0000:81:00.1': '0000:81:00.2',
+                  '0000:81:00.5': '0000:81:00.3'})
+        self.assertIn('0000:81:00.5', str(exc))
+        self.assertEqual(['0000:81:00.1'], _addresses(doc))
