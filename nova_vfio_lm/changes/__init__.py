@@ -4,6 +4,7 @@ from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
 from nova_vfio_lm.changes import compute_live_migration_port_claim
+from nova_vfio_lm.changes import compute_pci_pools_reported_at_once
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_request_groups
@@ -53,6 +54,7 @@ ALL = (
     libvirt_live_migration_pci_map_at_once.CHANGE,
     live_migration_rollback_claims.CHANGE,
     live_migration_interrupted_cleanup.CHANGE,
+    compute_pci_pools_reported_at_once.CHANGE,
     conductor_live_migration_skipped_host_claims.CHANGE,
     libvirt_live_migration_failure_state.CHANGE,
     libvirt_live_migration_no_post_copy.CHANGE,

@@ -296,9 +296,24 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             if aborted is not None:
                 aborted.set()
 
+        ended = (fakelibvirt.VIR_DOMAIN_JOB_COMPLETED,
+                 fakelibvirt.VIR_DOMAIN_JOB_FAILED,
+                 fakelibvirt.VIR_DOMAIN_JOB_CANCELLED)
+        job_stats = fakelibvirt.Domain.jobStats
+
+        def jobStats(domain, flags=0):
+            # an ended job is reported once, as libvirt does: the next
+            # migration of a guest that stayed must not see it
+            stats = job_stats(domain, flags)
+            if domain._job_type in ended:
+                domain._job_type = fakelibvirt.VIR_DOMAIN_JOB_UNBOUNDED
+            return stats
+
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
             migrateToURI3))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.jobStats', jobStats))
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.abortJob', abortJob))
 

@@ -1,5 +1,7 @@
 """Live migration of servers with flavor-based live-migratable VFs."""
 
+import time
+
 import fixtures
 from nova import exception
 from nova import objects
@@ -429,6 +431,34 @@ class HeldMigrationTest(_LiveMigrationCloud):
             'compute2', statuses=('claimed', 'allocated')))
         self.assert_untouched_on_source(server, vfs, (4, 4))
         self.assert_nothing_claimed('compute2')
+
+    def test_vfs_an_abort_freed_can_be_scheduled_before_any_audit(self):
+        # all of compute2's live-migratable VFs
+        server = self.boot_on('compute1', count=3)
+        self.start_live_migration(server, host='compute2')
+        migration = self.wait_until_held(server)
+        # an audit while the state moves reports them used to the scheduler
+        self.computes['compute2'].manager.update_available_resource(
+            self.ctxt)
+        self.abort_live_migration(server, migration)
+        server, migration = self.wait_for_live_migration(server)
+        self.assertEqual('cancelled', migration['status'])
+        self.assertEqual([], self.wait_for_claims_released(
+            'compute2', statuses=('claimed', 'allocated')))
+
+        # again, the scheduler choosing, with no audit in between
+        self.release_live_migrations()
+        self.start_live_migration(server)
+        for _ in range(100):  # a bound, not a timing assertion
+            if len(self.live_migrations(server['id'])) == 2:
+                break
+            time.sleep(0.1)
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual(('completed', 'compute2'), (
+            migration['status'], server['OS-EXT-SRV-ATTR:host']),
+            getattr(self, 'api_error', None))
+        self.assertEqual(MIGRATABLE_VFS, self.device_addresses(server['id']))
 
     def test_audit_frees_vfs_of_a_migration_its_source_gave_up(self):
         server = self.boot_on('compute1', count=2)
