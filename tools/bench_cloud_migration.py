@@ -51,18 +51,30 @@ def main():
         server = cli.json(
             'server', 'create', '--flavor', flavor, '--image', 'tiny',
             '--nic', 'none', '--availability-zone', 'nova:compute1',
-            '--wait', 'bench-%s' % flavor)['id']
+            'bench-%s' % flavor)['id']
         try:
+            status = _wait('%s built' % server,
+                           lambda: _built_status(rest, server))
+            if status != 'ACTIVE':
+                raise RuntimeError('server %s is %s' % (server, status))
             times[label] = _migrate_back_and_forth(cli, rest, server,
                                                    args.runs)
         finally:
-            cli.run('server', 'delete', '--wait', server)
+            cli.run('server', 'delete', server)
+            _wait('%s deleted' % server,
+                  lambda: not rest.exists('/servers/%s' % server))
     base = statistics.median(times['none'])
     print('%-6s %5s %9s %7s' % ('VFs', 'runs', 'median s', 'ratio'))
     for label, _flavor, _count in FLAVORS:
         median = statistics.median(times[label])
         print('%-6s %5d %9.2f %7.3f' % (
             label, len(times[label]), median, median / base))
+
+
+def _built_status(rest, server):
+    """The server's status once it is no longer building, else None."""
+    status = rest.compute('/servers/%s' % server)['server']['status']
+    return None if status == 'BUILD' else status
 
 
 def _migrate_back_and_forth(cli, rest, server, runs):
@@ -85,7 +97,9 @@ def _migrate_back_and_forth(cli, rest, server, runs):
                     return m
         migration = _wait('migration of %s' % server, done)
         if migration['status'] != 'completed':
-            raise RuntimeError('migration %s' % migration['status'])
+            events = cli.json('server', 'event', 'list', server)
+            raise RuntimeError('migration %s to %s %s; events: %s' % (
+                migration['id'], host, migration['status'], events))
         found.append(time.monotonic() - start)
         _wait('%s without task' % server, lambda: rest.compute(
             '/servers/%s' % server)['server']['OS-EXT-STS:task_state']

@@ -84,6 +84,11 @@ class Rest:
         return self.conn.compute.get(
             path, params=params, microversion=COMPUTE_API_VERSION).json()
 
+    def exists(self, path):
+        """Whether a compute API resource is there (not 404)."""
+        return self.conn.compute.get(
+            path, microversion=COMPUTE_API_VERSION).status_code != 404
+
     def placement(self, path, **params):
         return self.conn.placement.get(
             path, params=params,

@@ -63,21 +63,34 @@ class CloudScenario(testtools.TestCase):
     # -- servers --------------------------------------------------------
 
     def boot(self, flavor, host=None, client=None):
-        """A server of ``flavor`` (on ``host``), ACTIVE; deleted after."""
+        """A server of ``flavor`` (on ``host``), ACTIVE; deleted after.
+
+        Not ``--wait``: the client polls every five seconds, the scenario
+        polls Nova's API twice a second.
+        """
         client = client or self.admin
         args = ['server', 'create', '--flavor', flavor, '--image', 'tiny',
-                '--nic', 'none', '--wait']
+                '--nic', 'none']
         if host:
             args += ['--availability-zone', 'nova:%s' % host]
         server = client.json(*(args + ['vm-%s' % uuid.uuid4().hex[:8]]))
         self.addCleanup(self.delete, server['id'], client)
+
+        def built():
+            found = self.show(server['id'])
+            return found if found['status'] != 'BUILD' else None
+        server = wait_for('%s built' % server['id'], built, interval=0.5)
         self.assertEqual('ACTIVE', server['status'], server)
         return server['id']
 
     def delete(self, server_id, client=None):
-        (client or self.admin).run('server', 'delete', '--wait', server_id)
+        (client or self.admin).run('server', 'delete', server_id)
+        wait_for('%s deleted' % server_id,
+                 lambda: not self.rest.exists('/servers/%s' % server_id),
+                 interval=0.5)
         wait_for('PCI devices of %s released' % server_id,
-                 lambda: not self.pci_rows(instance=server_id))
+                 lambda: not self.pci_rows(instance=server_id),
+                 interval=0.5)
 
     def show(self, server_id):
         return self.rest.compute('/servers/%s' % server_id)['server']
