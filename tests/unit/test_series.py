@@ -15,7 +15,8 @@ class SeriesTest(testtools.TestCase):
         self.assertEqual(('2024.2', series.BACKPORT), (s.name, s.mode))
 
     def test_2025_1_and_later_are_native(self):
-        for version, name in (('31.0.0', '2025.1'), ('34.0.0', '2026.2'),
+        for version, name in (('31.0.0', '2025.1'), ('32.2.1', '2025.2'),
+                              ('33.0.2', '2026.1'), ('34.0.0', '2026.2'),
                               ('40.1.0', 'newer than 2026.2')):
             s = series.from_version(version)
             self.assertEqual((name, series.NATIVE), (s.name, s.mode))
