@@ -21,6 +21,7 @@ Nothing here imports eventlet: nova 2026.2's computes run without it.
 import importlib
 import json
 import os
+import shutil
 import sys
 import time
 import types
@@ -33,6 +34,7 @@ import nova.tests
 
 from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
 from nova_vfio_lm.localcloud import layout
+from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
 
 FIXTURES = 'nova.tests.fixtures'
@@ -266,6 +268,11 @@ def migrateToURI3(domain, dconnuri, params, flags):
                                'command: migration failed (fake '
                                'hypervisor told to fail)')
     xml = params.get('destination_xml') or domain.XMLDesc(0)
+    run_path = os.path.dirname(connection.config['hypervisor_dir'])
+    xml = carry_guest_files(
+        xml, os.path.join(run_path, *runfolder.instances_parts(
+            connection.hostname)),
+        os.path.join(run_path, *runfolder.instances_parts(destination)))
     target = hyper.host(destination)
     try:
         check_hostdevs_free(target, xml, uuid)
@@ -274,6 +281,30 @@ def migrateToURI3(domain, dconnuri, params, flags):
         raise
     target.save(uuid, xml, running=True)
     domain.complete_job()
+
+
+def carry_guest_files(xml, source_dir, dest_dir):
+    """The guest's files under ``dest_dir``, as a block migration copies them.
+
+    Real hosts share one ``instances_path`` value, so Nova's destination XML
+    keeps the source's file paths; here each compute has its own folder.
+    Every ``<source file=...>`` or ``<source path=...>`` under the source's
+    folder is copied to the same place under the destination's and the XML
+    names the copy. Returns the XML.
+    """
+    doc = etree.fromstring(xml)
+    prefix = source_dir.rstrip(os.sep) + os.sep
+    for source in doc.iter('source'):
+        for attribute in ('file', 'path'):
+            path = source.get(attribute)
+            if not path or not path.startswith(prefix):
+                continue
+            copy = os.path.join(dest_dir, path[len(prefix):])
+            if os.path.isfile(path):
+                os.makedirs(os.path.dirname(copy), exist_ok=True)
+                shutil.copyfile(path, copy)
+            source.set(attribute, copy)
+    return etree.tostring(doc, encoding='unicode')
 
 
 def abortJob(domain):

@@ -122,7 +122,7 @@ class Nova(service.Service):
             self._configure_compute(host, cards)
 
     def _configure_compute(self, host, cards):
-        instances = self.run.sub('compute', host, 'instances')
+        instances = self.run.instances(host)
         runfolder.write_ini(self.compute_conf(host), {
             'DEFAULT': {
                 'host': host,

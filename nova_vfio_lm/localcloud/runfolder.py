@@ -78,6 +78,10 @@ class RunFolder:
             os.makedirs(path, exist_ok=True)
         return path
 
+    def instances(self, host):
+        """Compute ``host``'s ``instances_path`` (made if missing)."""
+        return self.sub(*instances_parts(host))
+
     def file(self, *parts):
         """A file path under the run folder; its folder is made."""
         path = os.path.join(self.path, *parts)
@@ -162,3 +166,12 @@ def read_ini(path):
     parser.optionxform = str
     parser.read(path)
     return {s: dict(parser.items(s)) for s in parser.sections()}
+
+
+def instances_parts(host):
+    """Where, under the run folder, compute ``host`` keeps guest files.
+
+    Each compute of the one-machine cloud has its own folder, where real
+    hosts share one ``instances_path`` value.
+    """
+    return ('compute', host, 'instances')

@@ -14,6 +14,9 @@ class ConsistencyTest(base.CloudScenario):
         server = self.boot('lm.vf3', 'compute2')
         self.assertEqual('completed',
                          self.live_migrate(server, 'compute1')['status'])
+        # and back, the scheduler choosing (only compute2 has room)
+        self.assertEqual('completed', self.live_migrate(server)['status'])
+        self.assert_runs_on(server, 'compute2', 3)
 
         output = self.cloud.nova.manage('placement', 'audit', '--verbose')
 
