@@ -413,13 +413,15 @@ class HeldMigrationTest(_LiveMigrationCloud):
         self.assert_untouched_on_source(server, vfs, (4, 4))
         self.assert_nothing_claimed('compute2')
 
-    def test_abort_after_a_destination_audit_frees_its_vfs(self):
-        server = self.boot_on('compute1', count=2)
-        vfs = self.device_addresses(server['id'])
+    def abort_after_a_destination_audit(self, server):
+        """Abort a held move to compute2 after compute2's audit ran.
+
+        The destination's periodic audit runs while the state moves,
+        counts the incoming server's claimed VFs as allocated and reports
+        them used to the scheduler.
+        """
         self.start_live_migration(server, host='compute2')
         migration = self.wait_until_held(server)
-        # the destination's periodic audit runs while the state moves and
-        # counts the incoming server's claimed VFs as allocated
         self.computes['compute2'].manager.update_available_resource(
             self.ctxt)
 
@@ -429,22 +431,21 @@ class HeldMigrationTest(_LiveMigrationCloud):
         self.assertEqual('cancelled', migration['status'])
         self.assertEqual([], self.wait_for_claims_released(
             'compute2', statuses=('claimed', 'allocated')))
+        return server
+
+    def test_abort_after_a_destination_audit_frees_its_vfs(self):
+        server = self.boot_on('compute1', count=2)
+        vfs = self.device_addresses(server['id'])
+
+        server = self.abort_after_a_destination_audit(server)
+
         self.assert_untouched_on_source(server, vfs, (4, 4))
         self.assert_nothing_claimed('compute2')
 
     def test_vfs_an_abort_freed_can_be_scheduled_before_any_audit(self):
         # all of compute2's live-migratable VFs
         server = self.boot_on('compute1', count=3)
-        self.start_live_migration(server, host='compute2')
-        migration = self.wait_until_held(server)
-        # an audit while the state moves reports them used to the scheduler
-        self.computes['compute2'].manager.update_available_resource(
-            self.ctxt)
-        self.abort_live_migration(server, migration)
-        server, migration = self.wait_for_live_migration(server)
-        self.assertEqual('cancelled', migration['status'])
-        self.assertEqual([], self.wait_for_claims_released(
-            'compute2', statuses=('claimed', 'allocated')))
+        server = self.abort_after_a_destination_audit(server)
 
         # again, the scheduler choosing, with no audit in between
         self.release_live_migrations()
