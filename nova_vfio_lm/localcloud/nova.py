@@ -138,12 +138,12 @@ class Nova(service.Service):
                 'sync_power_state_interval': 30,
             },
             # live_migration_monitor_interval (nova 34; older releases
-            # ignore it): the source saves a migration's progress through
-            # the conductor every 5 s by default, just when the conductor
-            # scenario kills it; a call the dying conductor took is lost
-            # (RPC is at most once), the source fails the migration after
-            # rpc_response_timeout although the hypervisor completed it.
-            # A Nova hazard noted in the docs, kept out of that scenario.
+            # ignore it, saving every 5 s): the source saves a migration's
+            # progress through the conductor as the job starts and then
+            # every interval; a save a dying conductor took is lost (RPC
+            # is at most once) and fails the migration although the
+            # hypervisor completes it. A Nova hazard noted in the docs;
+            # the conductor scenario kills it between two saves.
             'libvirt': {'virt_type': 'kvm', 'sysinfo_serial': 'none',
                         'cpu_mode': 'none',
                         'live_migration_monitor_interval': 60},

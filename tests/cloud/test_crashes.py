@@ -7,6 +7,8 @@ hypervisor keeps each migration job in its source nova-compute, so a
 killed source ends its job, as libvirt ends a job whose client is gone.
 """
 
+import time
+
 from tests.cloud import base
 
 
@@ -47,6 +49,12 @@ class CrashTest(base.CloudScenario):
 
     def test_conductor_killed(self):
         server = self.held_migration()
+        # the source saves the migration's progress through the conductor
+        # as the job starts; a save the dying conductor took is lost (RPC
+        # is at most once) and fails the migration although the hypervisor
+        # completes it, a Nova hazard documented in the local-cloud page.
+        # Kill it between two saves, the outage this scenario is about.
+        time.sleep(2)
 
         self.cloud.sup.kill('nova-conductor')
         self.hypervisor.decide(server, 'release')
