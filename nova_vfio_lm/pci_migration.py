@@ -115,19 +115,43 @@ def pair_devices(requests, source_devices, dest_devices):
     return mapping
 
 
+#: libvirt's ``<address>`` attributes of a PCI address, with hex widths.
+_ADDRESS_FIELDS = (('domain', 4), ('bus', 2), ('slot', 2), ('function', 1))
+
+
+def _fields(address):
+    """The numbers of a PCI address string (``0000:81:00.1``)."""
+    domain, bus, rest = address.split(':')
+    slot, function = rest.split('.')
+    return tuple(int(part, 16) for part in (domain, bus, slot, function))
+
+
+def _normalized(address):
+    return '%04x:%02x:%02x.%x' % _fields(address)
+
+
 def _address_of(element):
     return '%04x:%02x:%02x.%x' % tuple(
-        int(element.get(key), 16)
-        for key in ('domain', 'bus', 'slot', 'function'))
+        int(element.get(key), 16) for key, _width in _ADDRESS_FIELDS)
 
 
 def _set_address(element, address):
-    domain, bus, rest = address.split(':')
-    slot, function = rest.split('.')
-    element.set('domain', '0x%s' % domain)
-    element.set('bus', '0x%s' % bus)
-    element.set('slot', '0x%s' % slot)
-    element.set('function', '0x%s' % function)
+    for (key, width), value in zip(_ADDRESS_FIELDS, _fields(address)):
+        element.set(key, '0x%0*x' % (width, value))
+
+
+def _pci_hostdev_sources(xml_doc):
+    """``[(hostdev, its <address>, source address)]`` of the guest's VFs.
+
+    Read in full before any is changed: a device is known by the address
+    it had on the source, whatever another device's new address is.
+    """
+    found = []
+    for hostdev in xml_doc.findall("./devices/hostdev[@type='pci']"):
+        address = hostdev.find('./source/address')
+        if address is not None:
+            found.append((hostdev, address, _address_of(address)))
+    return found
 
 
 def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
@@ -140,11 +164,7 @@ def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
     :raises MappingError: naming a live-migratable address with none.
     """
     by_source = {entry['source_address']: entry for entry in mapping}
-    for hostdev in xml_doc.findall("./devices/hostdev[@type='pci']"):
-        address = hostdev.find('./source/address')
-        if address is None:
-            continue
-        source = _address_of(address)
+    for hostdev, address, source in _pci_hostdev_sources(xml_doc):
         entry = by_source.get(source)
         if entry is None:
             if source in migratable_addresses:
@@ -156,13 +176,6 @@ def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
         hostdev.set('managed', 'no' if entry['managed'] == pci_tags.FALSE
                     else 'yes')
     return xml_doc
-
-
-def _normalized(address):
-    domain, bus, rest = address.split(':')
-    slot, function = rest.split('.')
-    return '%04x:%02x:%02x.%x' % (int(domain, 16), int(bus, 16),
-                                  int(slot, 16), int(function, 16))
 
 
 def map_hostdevs_at_once(xml_doc, source_to_dest):
@@ -178,11 +191,8 @@ def map_hostdevs_at_once(xml_doc, source_to_dest):
     """
     wanted = {_normalized(src): _normalized(dst)
               for src, dst in source_to_dest.items()}
-    targets = []
-    for hostdev in xml_doc.findall("./devices/hostdev[@type='pci']"):
-        address = hostdev.find('./source/address')
-        if address is not None and _address_of(address) in wanted:
-            targets.append((address, _address_of(address)))
+    targets = [(address, source) for _hostdev, address, source
+               in _pci_hostdev_sources(xml_doc) if source in wanted]
     missing = sorted(set(wanted) - {source for _, source in targets})
     if missing:
         raise MappingError(
