@@ -36,6 +36,7 @@ from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
 from nova_vfio_lm.localcloud import layout
 from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
+from nova_vfio_lm.testing import fakelibvirt_jobs
 
 FIXTURES = 'nova.tests.fixtures'
 
@@ -311,24 +312,7 @@ def abortJob(domain):
     domain._vfio_lm_abort = True
 
 
-_ENDED_JOBS = (_fake.VIR_DOMAIN_JOB_COMPLETED, _fake.VIR_DOMAIN_JOB_FAILED,
-               _fake.VIR_DOMAIN_JOB_CANCELLED)
-
-
-def jobStats(domain, flags=0):
-    """The job's type; an ended job is reported once, then none.
-
-    Nova's migration monitor acts on the end of a job as soon as it sees
-    it. Keeping a failed job's type would make the monitor of the next
-    migration of the same guest, polling before that migration starts,
-    take it for its own end.
-    """
-    job = domain._job_type
-    if job in _ENDED_JOBS:
-        domain._job_type = _fake.VIR_DOMAIN_JOB_NONE
-    return {'type': job}
-
-
 _fake.Domain.migrateToURI3 = migrateToURI3
 _fake.Domain.abortJob = abortJob
-_fake.Domain.jobStats = jobStats
+_fake.Domain.jobStats = fakelibvirt_jobs.job_stats_reporting_end_once(
+    _fake)

@@ -26,6 +26,7 @@ from nova.tests.functional.libvirt import base as libvirt_base
 import nova_vfio_lm
 from nova_vfio_lm import series as series_mod
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
+from nova_vfio_lm.testing import fakelibvirt_jobs
 from nova_vfio_lm.testing import fakelibvirt_netdevs
 
 #: Set to 1 to run the cloud with the plugin inactive, e.g. to check that a
@@ -296,24 +297,12 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             if aborted is not None:
                 aborted.set()
 
-        ended = (fakelibvirt.VIR_DOMAIN_JOB_COMPLETED,
-                 fakelibvirt.VIR_DOMAIN_JOB_FAILED,
-                 fakelibvirt.VIR_DOMAIN_JOB_CANCELLED)
-        job_stats = fakelibvirt.Domain.jobStats
-
-        def jobStats(domain, flags=0):
-            # an ended job is reported once, as libvirt does: the next
-            # migration of a guest that stayed must not see it
-            stats = job_stats(domain, flags)
-            if domain._job_type in ended:
-                domain._job_type = fakelibvirt.VIR_DOMAIN_JOB_UNBOUNDED
-            return stats
-
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
             migrateToURI3))
         self.useFixture(fixtures.MonkeyPatch(
-            'nova.tests.fixtures.libvirt.Domain.jobStats', jobStats))
+            'nova.tests.fixtures.libvirt.Domain.jobStats',
+            fakelibvirt_jobs.job_stats_reporting_end_once(fakelibvirt)))
         self.useFixture(fixtures.MonkeyPatch(
             'nova.tests.fixtures.libvirt.Domain.abortJob', abortJob))
 
