@@ -135,27 +135,6 @@ class CloudScenario(testtools.TestCase):
         self.start_live_migration(server_id, host)
         return self.wait_for_migration(server_id)
 
-    def live_migrate_when_scheduled(self, server_id, host=None):
-        """Live-migrate once the scheduler sees room for the server.
-
-        The scheduler reads a host's free VFs from what its compute last
-        reported: VFs a rolled-back migration freed are free in Nova at
-        once, but the scheduler sees them after that host's next resource
-        audit, and refuses until then ("No valid host").
-        """
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                self.start_live_migration(server_id, host)
-                break
-            except client_mod.ClientError as exc:
-                if ('No valid host' not in exc.output
-                        or time.monotonic() > deadline):
-                    raise
-                self.wait_for_migration(server_id)
-                time.sleep(2)
-        return self.wait_for_migration(server_id)
-
     def wait_until_held(self, server_id):
         wait_for('migration of %s held at the hypervisor' % server_id,
                  lambda: server_id in self.hypervisor.held())
