@@ -458,7 +458,7 @@ class HeldMigrationTest(_LiveMigrationCloud):
 
         self.assertEqual(('completed', 'compute2'), (
             migration['status'], server['OS-EXT-SRV-ATTR:host']),
-            getattr(self, 'api_error', None))
+            self.api_error)
         self.assertEqual(MIGRATABLE_VFS, self.device_addresses(server['id']))
 
     def test_audit_frees_vfs_of_a_migration_its_source_gave_up(self):
