@@ -73,6 +73,8 @@ def main(argv=None):
     demo.set_defaults(func=cmd_demo)
     from nova_vfio_lm.localcloud import cli as cloud_cli
     cloud_cli.add_parser(sub)
+    from nova_vfio_lm.hostcheck import cli as hostcheck_cli
+    hostcheck_cli.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -37,6 +37,8 @@ def main(argv=None):
     entry = commands[command]
     func = entry.load()  # imports nova.cmd.*: Nova monkey-patches first
     activate_once_configured()
+    if command == 'nova-compute':
+        check_host_once_logging_is_set_up()
     sys.argv = [command] + args
     return func()
 
@@ -61,6 +63,26 @@ def activate_once_configured():
         return result
 
     config.parse_args = parse_args_then_activate
+
+
+def check_host_once_logging_is_set_up():
+    """Log nova-compute's host readiness findings into its own log.
+
+    Nova sets its logging up just after parsing the config; the check runs
+    right after that, warns and never stops the service.
+    """
+    from oslo_log import log
+
+    setup = log.setup
+
+    def setup_then_check(*args, **kwargs):
+        log.setup = setup
+        result = setup(*args, **kwargs)
+        from nova_vfio_lm.hostcheck import startup
+        startup.log_findings()
+        return result
+
+    log.setup = setup_then_check
 
 
 if __name__ == '__main__':

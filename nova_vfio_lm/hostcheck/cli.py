@@ -1,0 +1,67 @@
+"""``nova-vfio-lm check-host``: the readiness check from the command line.
+
+Exit status 1 when anything blocks live migration, 0 otherwise (warnings
+and unknowns included), 2 when nova.conf cannot be read.
+"""
+
+import sys
+
+DEFAULT_CONFIG = '/etc/nova/nova.conf'
+
+
+def device_spec_from(config_files):
+    """``[pci]device_spec`` of the given nova.conf files, as Nova reads it.
+
+    Uses Nova's global config object, as Nova's own commands do: the
+    command runs in its own process.
+    """
+    import nova.conf
+
+    conf = nova.conf.CONF
+    conf([], project='nova', default_config_files=config_files)
+    return list(conf.pci.device_spec)
+
+
+def cmd_check_host(args):
+    from oslo_config import cfg
+
+    from nova_vfio_lm.hostcheck import findings
+    from nova_vfio_lm.hostcheck import report
+    from nova_vfio_lm.hostcheck import runner
+
+    try:
+        device_spec = device_spec_from(args.config_file or [DEFAULT_CONFIG])
+    except (cfg.Error, OSError) as exc:
+        print('nova-vfio-lm check-host: cannot read nova.conf: %s'
+              % str(exc).strip(), file=sys.stderr)
+        return 2
+    commands = (runner.RecordedRunner(args.recorded_commands)
+                if args.recorded_commands else runner.CommandRunner())
+    result = findings.check_host(device_spec, args.host_root, commands)
+    print(report.as_json(result) if args.format == 'json'
+          else report.as_table(result))
+    return report.exit_status(result)
+
+
+def add_parser(sub):
+    parser = sub.add_parser(
+        'check-host',
+        help='is this host ready to live-migrate its live_migratable VFs?',
+        description='Check each VF a live_migratable=yes [pci]device_spec '
+                    'entry holds: driver, variant driver, eswitch mode, '
+                    'devlink migratable, firmware, kernel, libvirt and QEMU;'
+                    ' print the fix for each finding. Exit status 1 when '
+                    'something blocks live migration.')
+    parser.add_argument('--config-file', action='append', metavar='PATH',
+                        help='nova.conf to read (repeatable; default %s)'
+                        % DEFAULT_CONFIG)
+    parser.add_argument('--host-root', default='/', metavar='DIR',
+                        help='read sys/, proc/ and lib/modules/ under DIR '
+                             '(default /)')
+    parser.add_argument('--recorded-commands', metavar='DIR',
+                        help='read devlink and virsh outputs recorded in '
+                             'DIR instead of running them')
+    parser.add_argument('--format', choices=('table', 'json'),
+                        default='table')
+    parser.set_defaults(func=cmd_check_host)
+    return parser
