@@ -75,6 +75,8 @@ def main(argv=None):
     cloud_cli.add_parser(sub)
     from nova_vfio_lm.hostcheck import cli as hostcheck_cli
     hostcheck_cli.add_parser(sub)
+    from nova_vfio_lm import upgradecheck
+    upgradecheck.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

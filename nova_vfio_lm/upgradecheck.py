@@ -1,0 +1,388 @@
+"""``nova-vfio-lm upgrade check``: is this cloud ready for the plugin?
+
+Built on oslo.upgradecheck, like ``nova-status upgrade check``: each check
+returns Success, Warning or Failure with the action to take in its details,
+and the command exits with the worst code (0, 1 or 2; 255 if the checks
+could not run or one crashed). It reads the nova.conf given with
+``--config-file`` (by default ``/etc/nova/nova.conf``), Nova's API and cell
+databases and placement, so run it where ``nova-status`` runs, with the same
+configuration.
+"""
+
+import argparse
+import sys
+
+from oslo_config import cfg
+from oslo_serialization import jsonutils
+from oslo_upgradecheck import upgradecheck
+from oslo_utils import strutils
+
+from nova_vfio_lm import pci_pools
+from nova_vfio_lm import pci_tags
+from nova_vfio_lm import placement_traits
+from nova_vfio_lm import series as series_mod
+
+#: At most this many server uuids or hosts are named in a result.
+MAX_LISTED = 20
+#: The exit code when the checks could not run at all (oslo.upgradecheck's
+#: code for a crashed check, so never confused with a check's result).
+EXIT_NOT_RUN = 255
+#: Servers read from a cell database per query.
+_PAGE = 500
+
+_DOC_ENABLING = ('"Enabling the plugin in Nova" in the plugin\'s '
+                 'documentation')
+#: The fix the computes log too (:mod:`nova_vfio_lm.placement_traits`):
+#: placement syncs the standard traits of its own os-traits into its
+#: database as its process starts; ``placement-manage db sync`` does not.
+_PLACEMENT_TRAIT_FIX = ('To fix it, install os-traits 3.3.0 or newer where '
+                        'placement runs and restart placement.')
+
+
+def _listed(items):
+    """``"a, b, c"``: at most :data:`MAX_LISTED`, the rest counted."""
+    items = sorted(items)
+    text = ', '.join(items[:MAX_LISTED])
+    if len(items) > MAX_LISTED:
+        text += ' and %d more' % (len(items) - MAX_LISTED)
+    return text
+
+
+def live_migratable_aliases(alias_entries):
+    """Names of the ``[pci]alias`` aliases that ask for live-migratable VFs.
+
+    An alias counts when every entry of that name says
+    ``live_migratable=yes`` (in any boolean word Nova accepts): only then
+    does a PCI request built from it ask for live-migratable devices only.
+    Entries that do not parse are left to Nova, which refuses them.
+    """
+    values = {}
+    for entry in alias_entries:
+        try:
+            parsed = jsonutils.loads(entry)
+        except ValueError:
+            continue
+        for spec in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(spec, dict) or not spec.get('name'):
+                continue
+            value = spec.get(pci_tags.LIVE_MIGRATABLE)
+            try:
+                value = (None if value is None else
+                         pci_tags.normalise(pci_tags.LIVE_MIGRATABLE, value))
+            except pci_tags.InvalidTagValue:
+                value = None
+            values.setdefault(spec['name'], set()).add(value)
+    return {name for name, seen in values.items() if seen == {pci_tags.TRUE}}
+
+
+def stale_requests(instance_pci_requests, aliases):
+    """The flavor PCI requests built before their alias became migratable.
+
+    :param instance_pci_requests: an ``InstancePCIRequests`` (or ``None``).
+    :param aliases: names of the aliases that now say
+        ``live_migratable=yes`` (:func:`live_migratable_aliases`).
+    """
+    if not instance_pci_requests or not instance_pci_requests.requests:
+        return []
+    return [r for r in instance_pci_requests.requests
+            if r.source == r.FLAVOR_ALIAS and r.alias_name in aliases and
+            not pci_pools.is_live_migratable_request(r)]
+
+
+def pool_says_live_migratable(value):
+    """Whether a pool's ``live_migratable`` tag says yes, in any word.
+
+    A compute without the plugin keeps the operator's word (``yes``, ...)
+    in its pools; with the plugin, or on Nova 2025.1+, it is ``true``.
+    """
+    return value is not None and strutils.bool_from_string(value)
+
+
+def runs_without_plugin(pools, devices):
+    """Whether a 2024.x compute's records show it ran without the plugin.
+
+    :param pools: the compute node's PCI pools (their tags).
+    :param devices: its PCI device records.
+    :returns: ``None`` when it runs the plugin or has no live-migratable
+        device, else why it does not.
+    """
+    tags = [pool.tags.get(pci_tags.LIVE_MIGRATABLE) for pool in pools]
+    if not any(pool_says_live_migratable(tag) for tag in tags):
+        return None
+    raw = sorted({tag for tag in tags
+                  if tag is not None and tag not in (pci_tags.TRUE,
+                                                     pci_tags.FALSE)})
+    if raw:
+        return 'its PCI pools carry live_migratable=%s as written in ' \
+            '[pci]device_spec, not normalised to true/false' % '/'.join(raw)
+    if not any(pci_tags.LIVE_MIGRATABLE in (device.extra_info or {})
+               for device in devices):
+        return ('its PCI pools carry live_migratable=true but no PCI device '
+                'record of it does')
+    return None
+
+
+class UpgradeCommands(upgradecheck.UpgradeCommands):
+    """The plugin's checks; each returns an ``upgradecheck.Result``."""
+
+    display_title = 'nova-vfio-lm Upgrade Check Results'
+
+    # -- reading Nova ------------------------------------------------------
+
+    @staticmethod
+    def _cells(context):
+        """The cell mappings holding servers and computes (not cell0)."""
+        from nova import objects
+
+        return [cell for cell in objects.CellMappingList.get_all(context)
+                if not cell.is_cell0()]
+
+    def _each_cell(self, read):
+        """``read(cell context)`` in each cell; the results in a list."""
+        from nova import context as nova_context
+
+        context = nova_context.get_admin_context()
+        results = []
+        for cell in self._cells(context):
+            with nova_context.target_cell(context, cell) as cell_context:
+                results.append(read(cell_context))
+        return results
+
+    @staticmethod
+    def _database_failure(exc):
+        return upgradecheck.Result(
+            upgradecheck.Code.FAILURE,
+            'Cannot read the Nova databases (%s: %s). Run this command with '
+            'the nova.conf of nova-api or nova-conductor, whose [database] '
+            'and [api_database] connections reach the cell and API '
+            'databases, as for nova-status.' % (type(exc).__name__, exc))
+
+    # -- the checks --------------------------------------------------------
+
+    def _check_pci_requests_predate_alias(self):
+        """Servers whose PCI request predates ``live_migratable=yes``."""
+        import nova.conf
+        from nova import objects
+
+        aliases = live_migratable_aliases(nova.conf.CONF.pci.alias)
+        if not aliases:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS,
+                'No [pci]alias says live_migratable=yes in this nova.conf.')
+
+        def read(cell_context):
+            stale, marker = {}, None
+            while True:  # ends at the first page shorter than _PAGE
+                page = objects.InstanceList.get_by_filters(
+                    cell_context, {'deleted': False}, sort_key='uuid',
+                    sort_dir='asc', limit=_PAGE, marker=marker,
+                    expected_attrs=['pci_requests'])
+                for instance in page:
+                    requests = stale_requests(instance.pci_requests, aliases)
+                    if requests:
+                        stale[instance.uuid] = {
+                            r.alias_name for r in requests}
+                if len(page) < _PAGE:
+                    return stale
+                marker = page[-1].uuid
+
+        try:
+            stale = {}
+            for found in self._each_cell(read):
+                stale.update(found)
+        except Exception as exc:
+            return self._database_failure(exc)
+        if not stale:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS,
+                'Every server using alias(es) %s asks for live-migratable '
+                'VFs.' % _listed(aliases))
+        named = sorted(set().union(*stale.values()))
+        return upgradecheck.Result(
+            upgradecheck.Code.WARNING,
+            '%d server(s) were created before alias(es) %s said '
+            'live_migratable=yes: their stored PCI request does not ask for '
+            'live-migratable VFs, so they cannot be live-migrated: %s. '
+            'A resize rebuilds it, and the copy the scheduler uses, from the '
+            'flavor and the current [pci]alias (a cold migration rebuilds '
+            'only the server\'s own). '
+            'Once [pci]alias says live_migratable=yes on nova-api and every '
+            'nova-compute, resize each to a flavor with the same '
+            'pci_passthrough:alias (Nova refuses a resize to the same '
+            'flavor; a copy of it will do): "openstack server resize '
+            '--flavor OTHER_FLAVOR SERVER", then "openstack server resize '
+            'confirm SERVER".' % (
+                len(stale), ', '.join(named), _listed(stale)))
+
+    def _check_computes_run_plugin(self):
+        """2024.x computes with live-migratable VFs but without the plugin.
+
+        With the plugin, nova-compute on Nova 2024.1/2024.2 records
+        ``live_migratable`` in each PCI device's ``extra_info`` and
+        normalises it to ``true``/``false`` in its pools; stock Nova keeps
+        the operator's word, and only in the pools.
+        """
+        from nova import objects
+
+        nova_series = series_mod.detect()
+        if nova_series.native:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS,
+                'Applies to Nova 2024.1 and 2024.2 only: nova %s (%s) '
+                'records live_migratable on PCI devices itself.' % (
+                    nova_series.version, nova_series.name))
+
+        def read(cell_context):
+            found = {}
+            for node in objects.ComputeNodeList.get_all(cell_context):
+                pools = getattr(node, 'pci_device_pools', None)
+                pools = list(pools) if pools else []
+                if not any(pool_says_live_migratable(
+                        pool.tags.get(pci_tags.LIVE_MIGRATABLE))
+                        for pool in pools):
+                    continue
+                devices = objects.PciDeviceList.get_by_compute_node(
+                    cell_context, node.id)
+                why = runs_without_plugin(pools, devices)
+                if why:
+                    found['%s (node %s)' % (
+                        node.host, node.hypervisor_hostname)] = why
+            return found
+
+        try:
+            found = {}
+            for cell_found in self._each_cell(read):
+                found.update(cell_found)
+        except Exception as exc:
+            return self._database_failure(exc)
+        if not found:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS,
+                'Every nova-compute with live-migratable PCI devices runs '
+                'the plugin.')
+        hosts = sorted(found)
+        reasons = '; '.join('%s: %s' % (host, found[host])
+                            for host in hosts[:MAX_LISTED])
+        return upgradecheck.Result(
+            upgradecheck.Code.FAILURE,
+            '%d nova-compute(s) have live-migratable PCI devices but run '
+            'without the plugin, so their VFs are neither given to '
+            'live-migratable flavors correctly nor moved by live migration: '
+            '%s. Run nova-compute through the launcher, "nova-vfio-lm-run '
+            'nova-compute --config-file /etc/nova/nova.conf" (see %s), and '
+            'restart it; it records the tags as it starts. (%s)' % (
+                len(hosts), _listed(hosts), _DOC_ENABLING, reasons))
+
+    def _check_placement_trait(self):
+        """Whether placement knows ``HW_PCI_LIVE_MIGRATABLE``."""
+        from nova.scheduler.client import report
+
+        trait = placement_traits.TRAIT
+        try:
+            response = report.SchedulerReportClient().get(
+                '/traits/%s' % trait,
+                version=placement_traits._MICROVERSION)
+            status = response.status_code
+        except Exception as exc:
+            return upgradecheck.Result(
+                upgradecheck.Code.WARNING,
+                'Could not ask placement whether it knows the %s trait '
+                '(%s: %s); "nova-status upgrade check" shows whether '
+                'placement works with this nova.conf.' % (
+                    trait, type(exc).__name__, exc))
+        if status == 204:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS,
+                'Placement knows the %s trait.' % trait)
+        if status == 404:
+            return upgradecheck.Result(
+                upgradecheck.Code.WARNING,
+                'Placement does not know the %s trait, so the computes do '
+                'not report it on live-migratable PCI devices and placement '
+                'cannot pre-filter them (everything else is reported as '
+                'usual). %s' % (trait, _PLACEMENT_TRAIT_FIX))
+        return upgradecheck.Result(
+            upgradecheck.Code.WARNING,
+            'Placement answered HTTP %s when asked about the %s trait; '
+            '"nova-status upgrade check" shows whether placement works '
+            'with this nova.conf.' % (status, trait))
+
+    # Each check is (name, method); the summary shows them in this order.
+    # New checks go at the end of this tuple.
+    _upgrade_checks = (
+        ('Servers whose PCI request predates live_migratable',
+         _check_pci_requests_predate_alias),
+        ('Computes with live-migratable devices run the plugin',
+         _check_computes_run_plugin),
+        ('Placement knows %s' % placement_traits.TRAIT,
+         _check_placement_trait),
+    )
+
+
+#: What oslo.upgradecheck's ``upgrade`` subcommand parses itself.
+_SUBCOMMAND_TOKENS = ('check', '--json', '-h', '--help')
+
+
+def _global_options_first(argv):
+    """``argv`` with oslo.config's own options before ``upgrade``.
+
+    oslo.config reads ``--config-file`` and the like only before the
+    subcommand, while operators write ``upgrade check --config-file F``
+    (the ``upgrade`` subcommand knows only ``check``, ``--json`` and
+    ``--help``); a file literally named ``check`` must be given as
+    ``./check``.
+    """
+    if not argv or argv[0] != 'upgrade':
+        return argv
+    subcommand, others, seen = ['upgrade'], [], set()
+    for token in argv[1:]:
+        if token in _SUBCOMMAND_TOKENS and token not in seen:
+            seen.add(token)
+            subcommand.append(token)
+        else:
+            others.append(token)
+    return others + subcommand
+
+
+def main(argv=None):
+    """``nova-vfio-lm upgrade check [--json] [--config-file FILE ...]``.
+
+    :param argv: the arguments after ``nova-vfio-lm``, ``upgrade`` first;
+        parsed by oslo.config with Nova's own options.
+    """
+    import nova.conf
+    from nova import config
+    from nova import objects
+
+    argv = _global_options_first(
+        list(sys.argv[1:] if argv is None else argv))
+    conf = nova.conf.CONF
+    commands = UpgradeCommands()
+    upgradecheck.register_cli_options(conf, commands)
+    # Nova's own configuration and database setup, as nova-status does; the
+    # checks send no RPC
+    try:
+        config.parse_args(['nova-vfio-lm'] + argv, init_rpc=False)
+    except cfg.Error as exc:  # a missing or unreadable configuration file
+        print('nova-vfio-lm upgrade check: %s' % exc, file=sys.stderr)
+        return EXIT_NOT_RUN
+    objects.register_all()
+    # upgradecheck.main() keeps the parsed configuration there; check()
+    # reads --json from it
+    upgradecheck.CONF = conf
+    return upgradecheck.run(conf)
+
+
+def add_parser(subparsers):
+    """The ``upgrade`` command of ``nova-vfio-lm``.
+
+    Everything after ``upgrade``, options included, goes to oslo.config,
+    which parses it with Nova's options and oslo.upgradecheck's subcommand
+    (:func:`main`).
+    """
+    parser = subparsers.add_parser(
+        'upgrade', add_help=False, prefix_chars='\0',
+        help='upgrade check: is this cloud ready for the plugin '
+             '(oslo.upgradecheck; "upgrade check --help")')
+    parser.add_argument('args', nargs=argparse.REMAINDER)
+    parser.set_defaults(func=lambda args: main(['upgrade'] + args.args))
