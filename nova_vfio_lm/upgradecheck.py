@@ -13,10 +13,12 @@ import argparse
 import sys
 
 from oslo_config import cfg
+import oslo_messaging as messaging
 from oslo_serialization import jsonutils
 from oslo_upgradecheck import upgradecheck
 from oslo_utils import strutils
 
+from nova_vfio_lm.hostcheck import findings as hostcheck
 from nova_vfio_lm import pci_pools
 from nova_vfio_lm import pci_tags
 from nova_vfio_lm import placement_traits
@@ -30,6 +32,9 @@ EXIT_NOT_RUN = 255
 #: Servers read from a cell database per query.
 _PAGE = 500
 
+#: The name of the check of this host's live-migratable VFs.
+HOST_DEVICES_CHECK = 'Live-migratable VFs of this host have a usable driver'
+
 _DOC_ENABLING = ('"Enabling the plugin in Nova" in the plugin\'s '
                  'documentation')
 #: The fix the computes log too (:mod:`nova_vfio_lm.placement_traits`):
@@ -37,6 +42,9 @@ _DOC_ENABLING = ('"Enabling the plugin in Nova" in the plugin\'s '
 #: database as its process starts; ``placement-manage db sync`` does not.
 _PLACEMENT_TRAIT_FIX = ('To fix it, install os-traits 3.3.0 or newer where '
                         'placement runs and restart placement.')
+_ONLY_THIS_HOST = ('This check reads only the devices of the host it runs '
+                   'on: run "nova-vfio-lm check-host --config-file '
+                   '/etc/nova/nova.conf" on each nova-compute.')
 
 
 def _listed(items):
@@ -126,6 +134,19 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
     """The plugin's checks; each returns an ``upgradecheck.Result``."""
 
     display_title = 'nova-vfio-lm Upgrade Check Results'
+
+    def __init__(self, host_root='/', host_runner=None):
+        """The checks; the host devices check reads ``host_root``.
+
+        :param host_root: the host root the host devices check reads
+            (``/``: this host; a fixture tree in tests).
+        :param host_runner: runs that check's tools, a
+            :class:`nova_vfio_lm.hostcheck.runner.CommandRunner` (default:
+            the live tools of this host).
+        """
+        super().__init__()
+        self.host_root = host_root
+        self.host_runner = host_runner
 
     # -- reading Nova ------------------------------------------------------
 
@@ -307,6 +328,64 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             '"nova-status upgrade check" shows whether placement works '
             'with this nova.conf.' % (status, trait))
 
+    def _check_host_devices(self):
+        """Live-migratable VFs of this host that their driver blocks.
+
+        The VFs a ``live_migratable=yes`` entry holds, with check-host's
+        own rules (:mod:`nova_vfio_lm.hostcheck.findings`)
+        on the devices of the host the command runs on only: the other
+        computes' devices are not visible from here.
+        """
+        import nova.conf
+
+        report = hostcheck.check_host(nova.conf.CONF.pci.device_spec,
+                                      self.host_root, self.host_runner)
+        host = report.hostname
+        spec_blocking = report.blocking_findings(hostcheck.DEVICE_SPEC)
+        if spec_blocking:
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                '[pci]device_spec of this nova.conf is %s; nova-compute '
+                'refuses to start with it. Correct [pci]device_spec in '
+                'nova.conf.' % spec_blocking[0].detail)
+        if not report.vfs:
+            if report.status == hostcheck.OK:
+                said = ('No [pci]device_spec entry of this nova.conf says '
+                        'live_migratable=yes, so host %s has no VF to '
+                        'check.' % host)
+            else:
+                said = ('No VF that a live_migratable=yes [pci]device_spec '
+                        'entry matches is visible on host %s (a controller '
+                        'has none).' % host)
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS, '%s %s' % (said, _ONLY_THIS_HOST))
+        blocked = report.blocking_findings(hostcheck.DRIVER)
+        others = len(report.blocking_findings()) - len(blocked)
+        also = ('' if not others else
+                ' check-host also finds %d other blocking problem(s) on this '
+                'host (eswitch mode, devlink migratable, firmware, kernel, '
+                'libvirt, QEMU...): "nova-vfio-lm check-host" lists them '
+                'with their fixes.' % others)
+        if not blocked:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS,
+                'The %d VF(s) of host %s that live_migratable=yes entries '
+                'hold are bound as their managed tag needs. %s%s' % (
+                    len(report.vfs), host, _ONLY_THIS_HOST, also))
+        listed = '; '.join('%s: %s' % (f.device, f.detail)
+                           for f in blocked[:MAX_LISTED])
+        if len(blocked) > MAX_LISTED:
+            listed += '; and %d more' % (len(blocked) - MAX_LISTED)
+        return upgradecheck.Result(
+            upgradecheck.Code.FAILURE,
+            '%d of the %d VF(s) of host %s that live_migratable=yes entries '
+            'hold cannot be live-migrated because of their driver, so a '
+            'live migration of a server holding one fails: %s. Run '
+            '"nova-vfio-lm check-host --config-file /etc/nova/nova.conf" '
+            'on this host for the commands that fix each. Only this '
+            'host\'s devices are checked.%s' % (
+                len(blocked), len(report.vfs), host, listed, also))
+
     # Each check is (name, method); the summary shows them in this order.
     # New checks go at the end of this tuple.
     _upgrade_checks = (
@@ -316,6 +395,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
          _check_computes_run_plugin),
         ('Placement knows %s' % placement_traits.TRAIT,
          _check_placement_trait),
+        (HOST_DEVICES_CHECK, _check_host_devices),
     )
 
 
@@ -359,12 +439,18 @@ def main(argv=None):
     conf = nova.conf.CONF
     commands = UpgradeCommands()
     upgradecheck.register_cli_options(conf, commands)
-    # Nova's own configuration and database setup, as nova-status does; the
-    # checks send no RPC
+    # Nova's own configuration, database and RPC setup, as nova-status
+    # does. The checks send no RPC, but reading a cell mapping needs
+    # [DEFAULT]transport_url, which oslo.messaging registers as Nova's RPC
+    # starts; its transports connect only when used.
     try:
-        config.parse_args(['nova-vfio-lm'] + argv, init_rpc=False)
+        config.parse_args(['nova-vfio-lm'] + argv)
     except cfg.Error as exc:  # a missing or unreadable configuration file
         print('nova-vfio-lm upgrade check: %s' % exc, file=sys.stderr)
+        return EXIT_NOT_RUN
+    except messaging.InvalidTransportURL as exc:
+        print('nova-vfio-lm upgrade check: invalid [DEFAULT]transport_url: '
+              '%s' % exc, file=sys.stderr)
         return EXIT_NOT_RUN
     objects.register_all()
     # upgradecheck.main() keeps the parsed configuration there; check()

@@ -22,6 +22,10 @@ UNKNOWN = 'unknown'
 STATUSES = (BLOCKING, WARNING, UNKNOWN, OK)
 
 HOST = 'host'
+#: The names of the checks of ``[pci]device_spec`` (host-wide) and of a
+#: VF's bound driver (:func:`check_driver`).
+DEVICE_SPEC = 'device_spec'
+DRIVER = 'driver'
 MIN_KERNEL = (6, 7)
 # Nova's minimums for VFIO variant-driver devices, the same as the change
 # libvirt_version_requirements enforces (not imported: that loads every
@@ -77,6 +81,11 @@ class Report:
     @property
     def blocking(self):
         return self.count(BLOCKING) > 0
+
+    def blocking_findings(self, check=None):
+        """The blocking findings (of one check, e.g. :data:`DRIVER`)."""
+        return [f for f in self.findings if f.status == BLOCKING and
+                (check is None or f.check == check)]
 
 
 def version_tuple(text, parts=3):
@@ -198,22 +207,22 @@ def check_driver(facts):
     managed = 'managed=%s' % facts.managed
     want = variant or '<variant driver>'
     if facts.is_variant(driver):
-        return Finding(vf, 'driver', OK, 'bound to %s, a variant driver '
+        return Finding(vf, DRIVER, OK, 'bound to %s, a variant driver '
                        '(%s)' % (driver, managed))
     fix = rebind(vf, driver, want, facts.loaded)
     if driver == sysfs.PLAIN_VFIO:
-        return Finding(vf, 'driver', BLOCKING, 'bound to plain vfio-pci, '
+        return Finding(vf, DRIVER, BLOCKING, 'bound to plain vfio-pci, '
                        'which cannot migrate device state; bind it to %s '
                        '(%s)' % (want, managed), fix)
     if facts.vf.managed == 'true':
         if driver is None:
-            return Finding(vf, 'driver', OK, 'unbound; libvirt binds %s '
+            return Finding(vf, DRIVER, OK, 'unbound; libvirt binds %s '
                            'when the guest starts (%s)' % (want, managed))
-        return Finding(vf, 'driver', WARNING, 'held by %s on the host; '
+        return Finding(vf, DRIVER, WARNING, 'held by %s on the host; '
                        'libvirt takes it at guest start (%s), leave it '
                        'unbound or bind it to %s' % (driver, managed, want),
                        [unbind(vf, driver)])
-    return Finding(vf, 'driver', BLOCKING, '%s; %s needs it bound to %s '
+    return Finding(vf, DRIVER, BLOCKING, '%s; %s needs it bound to %s '
                    'beforehand' % ('unbound' if driver is None else
                                    'bound to %s' % driver, managed, want),
                    fix)
@@ -354,26 +363,26 @@ def check_host(device_spec, root='/', runner=None):
         vfs, entries = specs.migratable_vfs(device_spec, root)
     except specs.SpecError as exc:
         return Report(hostname, root, [Finding(
-            HOST, 'device_spec', BLOCKING, 'invalid: %s' % exc,
+            HOST, DEVICE_SPEC, BLOCKING, 'invalid: %s' % exc,
             ['correct [pci]device_spec in nova.conf'])])
     if not vfs:
         if entries:
             finding = Finding(
-                HOST, 'device_spec', WARNING, '%d live_migratable=yes '
+                HOST, DEVICE_SPEC, WARNING, '%d live_migratable=yes '
                 '%s no VF on this host' % (
                     entries, 'entry matches' if entries == 1
                     else 'entries match'),
                 ['ls -l /sys/bus/pci/devices/*/physfn',
                  'correct [pci]device_spec in nova.conf'])
         else:
-            finding = Finding(HOST, 'device_spec', OK, 'no '
+            finding = Finding(HOST, DEVICE_SPEC, OK, 'no '
                               'live_migratable=yes entry: nothing to check')
         return Report(hostname, root, [finding])
 
     release = sysfs.kernel_release(root)
     aliases = sysfs.vfio_pci_aliases(root, release)
     modules = sysfs.loaded_modules(root)
-    findings = [Finding(HOST, 'device_spec', OK, '%d VF%s held by '
+    findings = [Finding(HOST, DEVICE_SPEC, OK, '%d VF%s held by '
                         'live_migratable=yes entries' % (
                             len(vfs), '' if len(vfs) == 1 else 's')),
                 check_kernel(root)] + check_versions(runner)

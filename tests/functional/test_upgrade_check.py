@@ -16,6 +16,7 @@ import testtools
 from nova_vfio_lm import placement_traits
 from nova_vfio_lm.testing import cloud
 from nova_vfio_lm import upgradecheck
+from tests.unit import test_hostcheck
 
 Code = oslo_upgradecheck.Code
 TRAIT = placement_traits.TRAIT
@@ -27,9 +28,19 @@ class _UpgradeCheckCloud(cloud.VfioCloudTestCase):
     PCI_DEVICE_SPEC = cloud.split_device_specs((1, 2), (3, 4))
     PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes')]
 
+    def commands(self):
+        """The plugin's checks; this host's devices are a fixture host's.
+
+        ready-cx7, whose VFs have other PCI ids than this cloud's: a host
+        without the computes' VFs, as a controller is.
+        """
+        return upgradecheck.UpgradeCommands(
+            host_root=test_hostcheck.root('ready-cx7'),
+            host_runner=test_hostcheck.recorded('ready-cx7'))
+
     def run_check(self, method):
         """One check of the plugin's command, in this process."""
-        result = getattr(upgradecheck.UpgradeCommands(), method)()
+        result = getattr(self.commands(), method)()
         self.assertIsInstance(result, oslo_upgradecheck.Result)
         return result
 
@@ -41,6 +52,9 @@ class _UpgradeCheckCloud(cloud.VfioCloudTestCase):
 
     def placement_check(self):
         return self.run_check('_check_placement_trait')
+
+    def host_devices_check(self):
+        return self.run_check('_check_host_devices')
 
 
 class CleanCloudTest(_UpgradeCheckCloud):
@@ -62,11 +76,16 @@ class CleanCloudTest(_UpgradeCheckCloud):
         self.assertEqual(Code.SUCCESS, placement.code, placement.details)
         self.assertIn('Placement knows the %s trait' % TRAIT,
                       placement.details)
+        host = self.host_devices_check()
+        self.assertEqual(Code.SUCCESS, host.code, host.details)
+        self.assertIn('No VF that a live_migratable=yes [pci]device_spec '
+                      'entry matches is visible on host cx7-ready',
+                      host.details)
 
         # the whole command: each check in the summary, the worst code
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = upgradecheck.UpgradeCommands().check()
+            code = self.commands().check()
         self.assertEqual(Code.SUCCESS, code)
         for name, _check in upgradecheck.UpgradeCommands._upgrade_checks:
             self.assertIn('Check: %s' % name, out.getvalue())
@@ -268,6 +287,22 @@ class CommandTest(testtools.TestCase):
         placement = checks['Placement knows %s' % TRAIT]
         self.assertEqual(int(Code.WARNING), placement['result'])
         self.assertIn('Could not ask placement', placement['details'])
+        # this host's devices: the configuration holds no device_spec
+        host = checks[upgradecheck.HOST_DEVICES_CHECK]
+        self.assertEqual(int(Code.SUCCESS), host['result'])
+        self.assertIn('No [pci]device_spec entry of this nova.conf says '
+                      'live_migratable=yes', host['details'])
+
+    def test_invalid_transport_url_is_named_without_traceback(self):
+        # Nova's RPC starts as for nova-status: reading a cell mapping
+        # needs [DEFAULT]transport_url
+        with tempfile.NamedTemporaryFile('w', suffix='.conf') as conf:
+            conf.write('[DEFAULT]\ntransport_url = no-scheme\n')
+            conf.flush()
+            result = self._run('check', '--config-file', conf.name)
+        self.assertEqual(upgradecheck.EXIT_NOT_RUN, result.returncode)
+        self.assertIn('invalid [DEFAULT]transport_url', result.stderr)
+        self.assertNotIn('Traceback', result.stdout + result.stderr)
 
     def test_missing_config_file_is_named_without_traceback(self):
         missing = os.path.join(tempfile.gettempdir(), 'no-such-nova.conf')
