@@ -83,6 +83,35 @@ def carries_pci_mapping(migrate_data):
     return False
 
 
+def device_pairs(migrate_data):
+    """``(source, dest)`` addresses of every VF that moves with its state.
+
+    From the plugin's mapping or Nova 2025.1+'s, and from moving ports.
+    """
+    pairs = []
+    if migrate_data is None:
+        return pairs
+    fields = migrate_data.fields
+    if ('vfio_lm_pci_devices' in fields and
+            'vfio_lm_pci_devices' in migrate_data):
+        pairs.extend((entry['source_address'], entry['dest_address'])
+                     for entry in migrate_data.vfio_lm_pci_devices or ())
+    elif ('pci_dev_map_src_dst' in fields and
+            'pci_dev_map_src_dst' in migrate_data):
+        pairs.extend(sorted((migrate_data.pci_dev_map_src_dst or {}).items()))
+    if 'vifs' in fields and 'vifs' in migrate_data:
+        for vif in migrate_data.vifs or ():
+            if not ('vfio_lm_moves' in vif and vif.vfio_lm_moves):
+                continue
+            source_vif = vif.source_vif if 'source_vif' in vif else {}
+            source = (source_vif.get('profile') or {}).get('pci_slot')
+            dest = ((vif.profile if 'profile' in vif else None) or
+                    {}).get('pci_slot')
+            if source and dest:
+                pairs.append((source, dest))
+    return pairs
+
+
 def _flag(device, tag, default):
     return (device.extra_info or {}).get(tag, default)
 

@@ -1,9 +1,11 @@
 """Every change the plugin makes to Nova, one module each."""
 
 from nova_vfio_lm.changes import api_alias_check_at_start
+from nova_vfio_lm.changes import compute_live_migration_card_check
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
 from nova_vfio_lm.changes import compute_live_migration_port_claim
+from nova_vfio_lm.changes import compute_pci_card_info
 from nova_vfio_lm.changes import compute_pci_pools_reported_at_once
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
 from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
@@ -65,4 +67,6 @@ ALL = (
     libvirt_interface_hostdev_managed.CHANGE,
     live_migration_rollback_port_pf.CHANGE,
     pci_tracker_claims_add_up.CHANGE,
+    compute_pci_card_info.CHANGE,
+    compute_live_migration_card_check.CHANGE,
 )

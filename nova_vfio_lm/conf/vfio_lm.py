@@ -2,8 +2,7 @@
 
 The plugin reads Nova's own ``[pci]device_spec`` and ``[pci]alias`` with the
 same keys and meaning as Nova 2025.1+, so an operator upgrading Nova changes
-nothing. Only what Nova has no option for belongs in this group; it holds no
-option yet.
+nothing. Only what Nova has no option for belongs in this group.
 """
 
 from oslo_config import cfg
@@ -17,6 +16,30 @@ GROUP = cfg.OptGroup(
          '[pci]alias.')
 
 OPTS = []
+
+OPTS.append(cfg.StrOpt(
+    'card_match',
+    default='exact',
+    choices=[
+        ('exact', 'source and destination VF on cards with the same PSID '
+                  'and the same running firmware, as NVIDIA requires'),
+        ('psid', 'the same PSID; a firmware difference is allowed'),
+        ('off', 'cards are not compared'),
+    ],
+    help='What the destination of a live migration requires of the card '
+         'under each VF it claimed, compared with the card under the '
+         'source VF. A card that either side cannot read (no devlink, or '
+         'a driver that does not say) is logged and not refused. Read by '
+         'nova-compute on the destination.'))
+OPTS.append(cfg.StrOpt(
+    'recorded_commands_dir',
+    help='Read the answers of devlink from files in this directory '
+         'instead of running it, named as "nova-vfio-lm check-host '
+         '--recorded-commands" reads them (for example '
+         '"devlink-dev-info-pci-0000:81:00.0.json"). For a nova-compute '
+         'that cannot run devlink itself, such as a container without '
+         'iproute2 whose host records the answers, and for stand-in '
+         'hosts. Unset: run devlink. Read by nova-compute.'))
 
 
 def register_opts(conf):

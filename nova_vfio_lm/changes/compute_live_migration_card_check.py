@@ -1,0 +1,121 @@
+"""Refuse a destination whose VF sits on another card or firmware.
+
+Nova claims any free VF that matches the server's request, on whichever
+card of the destination. NVIDIA supports moving a VF's state only between
+cards with the same PSID and firmware, so after the destination's pre-check
+claimed its VFs this change compares each source VF's card with the card of
+the VF claimed for it (``[vfio_lm] card_match``: ``exact``, ``psid`` or
+``off``). On a difference it frees every claim of the server on this host
+and refuses with ``MigrationPreCheckError`` naming both cards: the server
+stays ACTIVE on its source and the conductor may try another host. A card
+that either side does not know is logged, not refused
+(:mod:`nova_vfio_lm.card_match`).
+"""
+
+from oslo_log import log as logging
+
+from nova_vfio_lm import card_match
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import pci_migration
+
+LOG = logging.getLogger(__name__)
+
+
+def card_refusal(policy, host, instance, pairs, sources, dests):
+    """Why these pairs cannot move under ``policy``, or ``None``.
+
+    :param sources: source ``PciDevice`` by address.
+    :param dests: this host's claimed ``PciDevice`` by address.
+    """
+    refused = []
+    for source_address, dest_address in pairs:
+        source, dest = sources.get(source_address), dests.get(dest_address)
+        if source is None or dest is None:
+            continue
+        source_card = card_match.card_of(source)
+        dest_card = card_match.card_of(dest)
+        differs, unknown = card_match.mismatch(policy, source_card, dest_card)
+        if differs:
+            refused.append(
+                'VF %s on %s sits on a card with %s, its source VF %s on %s '
+                'on one with %s' % (
+                    dest_address, host, card_match.describe(dest_card),
+                    source_address, instance.host,
+                    card_match.describe(source_card)))
+        elif unknown:
+            LOG.warning('Cannot compare the %(fields)s of the cards of VF '
+                        '%(source)s on %(source_host)s (%(source_card)s) and '
+                        'VF %(dest)s on this host (%(dest_card)s); moving '
+                        'its state anyway. Run nova-vfio-lm check-host on '
+                        'both hosts.',
+                        {'fields': ' and '.join(unknown),
+                         'source': source_address,
+                         'source_host': instance.host,
+                         'source_card': card_match.describe(source_card),
+                         'dest': dest_address,
+                         'dest_card': card_match.describe(dest_card)},
+                        instance=instance)
+    if not refused:
+        return None
+    return ('%s; NVIDIA supports VF live migration only between cards with '
+            'the same PSID%s ([vfio_lm] card_match = %s)' % (
+                '; '.join(refused),
+                ' and firmware' if policy == card_match.EXACT else '',
+                policy))
+
+
+class ComputeLiveMigrationCardCheck(base.Change):
+    name = 'compute_live_migration_card_check'
+    summary = ('destination pre-check refuses VFs on a card with another '
+               'PSID or firmware than the source VF ([vfio_lm] card_match)')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.compute import manager
+        import nova.conf
+        from nova import exception
+
+        from nova_vfio_lm import conf as vfio_lm_conf
+
+        conf = nova.conf.CONF
+        vfio_lm_conf.register_opts(conf)
+
+        def check_cards(compute, instance, migrate_data):
+            policy = conf.vfio_lm.card_match
+            pairs = pci_migration.device_pairs(migrate_data)
+            if policy == card_match.OFF or not pairs:
+                return
+            sources = {
+                d.address: d
+                for d in pci_migration.instance_devices(instance.uuid)
+                if d.status == 'allocated'}
+            dests = {
+                d.address: d for d in compute.rt.pci_tracker.pci_devs
+                if d.status == 'claimed' and
+                d.instance_uuid == instance.uuid}
+            reason = card_refusal(policy, compute.host, instance, pairs,
+                                  sources, dests)
+            if reason:
+                raise exception.MigrationPreCheckError(reason=reason)
+
+        def make(original):
+            def check_can_live_migrate_destination(
+                    self, ctxt, instance, block_migration, disk_over_commit,
+                    migration, limits):
+                migrate_data = original(self, ctxt, instance,
+                                        block_migration, disk_over_commit,
+                                        migration, limits)
+                try:
+                    check_cards(self, instance, migrate_data)
+                except exception.MigrationPreCheckError:
+                    self.rt.free_pci_device_claims_for_instance(
+                        ctxt, instance)
+                    raise
+                return migrate_data
+            return check_can_live_migrate_destination
+
+        base.wrap(manager.ComputeManager,
+                  'check_can_live_migrate_destination', make)
+
+
+CHANGE = ComputeLiveMigrationCardCheck()
