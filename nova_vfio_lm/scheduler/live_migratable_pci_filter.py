@@ -12,10 +12,17 @@ PCI pool filtering follows the plugin's rules even when nova-scheduler is
 started without the launcher.
 """  # noqa: E501
 
+import time
+
+from nova.compute import task_states
+from nova import context as nova_context
+from nova import objects
 from nova.scheduler import filters
 from oslo_log import log as logging
 
 import nova_vfio_lm
+from nova_vfio_lm import card_match
+from nova_vfio_lm import pci_migration
 from nova_vfio_lm import pci_pools
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +45,13 @@ class LiveMigratablePciFilter(filters.BaseHostFilter):
     host passes only if its free devices tagged ``live_migratable=true``
     can satisfy all those requests at once, for at least one of the
     host's placement allocation candidates. Other servers pass untouched.
+
+    For a live migration it also keeps only hosts with a free
+    live-migratable VF on a card that ``[vfio_lm] card_match`` accepts for
+    each card the server's VFs sit on now, so that no destination's
+    pre-check has to refuse it (one database read of the host's PCI
+    devices per host and live migration). A destination the admin named
+    is left to its pre-check, whose refusal names both cards.
     """
 
     run_filter_once_per_request = False
@@ -46,6 +60,9 @@ class LiveMigratablePciFilter(filters.BaseHostFilter):
     def __init__(self):
         super().__init__()
         nova_vfio_lm.activate()
+        #: ``(request spec id, server uuid)``, when read, source cards of
+        #: the request being filtered: one read for all its hosts
+        self._source_cards = (None, 0, None)
 
     def host_passes(self, host_state, spec_obj):
         requests = flavor_pci_requests(spec_obj)
@@ -63,12 +80,68 @@ class LiveMigratablePciFilter(filters.BaseHostFilter):
         for candidate in candidates:
             if host_state.pci_stats.support_requests(
                     requests, provider_mapping=candidate['mappings']):
-                return True
+                return self._cards_match(host_state, spec_obj)
 
         LOG.debug('%(host)s has not enough free live-migratable PCI '
                   'devices for alias(es) %(aliases)s',
                   {'host': host_state, 'aliases': _aliases(requests)})
         return False
+
+    def _cards_match(self, host_state, spec_obj):
+        import nova.conf
+
+        policy = nova.conf.CONF.vfio_lm.card_match
+        if policy == card_match.OFF or _host_requested(spec_obj):
+            return True
+        ctxt = nova_context.get_admin_context()
+        sources = self._live_migration_source_cards(ctxt, spec_obj)
+        if not sources:
+            return True
+        node = objects.ComputeNode.get_by_uuid(ctxt, host_state.uuid)
+        free = {card_match.card_of(d)
+                for d in objects.PciDeviceList.get_by_compute_node(
+                    ctxt, node.id)
+                if d.status == 'available' and
+                pci_migration.is_live_migratable_device(d)}
+        missing = [source for source in sources
+                   if not any(not card_match.mismatch(policy, source, dest)[0]
+                              for dest in free)]
+        if missing:
+            LOG.debug('%(host)s has no free live-migratable VF on a card '
+                      'matching %(cards)s ([vfio_lm] card_match = '
+                      '%(policy)s)',
+                      {'host': host_state, 'policy': policy,
+                       'cards': '; '.join(card_match.describe(c)
+                                          for c in missing)})
+            return False
+        return True
+
+    def _live_migration_source_cards(self, ctxt, spec_obj):
+        """The cards under the VFs of a server being live-migrated.
+
+        ``None`` for any other request (a boot, a cold migration): only a
+        live migration moves device state between cards.
+        """
+        key = (id(spec_obj), spec_obj.instance_uuid)
+        cached_key, read_at, cached = self._source_cards
+        if cached_key == key and time.monotonic() - read_at < 30:
+            return cached
+        instance = objects.Instance.get_by_uuid(
+            ctxt, spec_obj.instance_uuid, expected_attrs=['pci_devices'])
+        cards = None
+        if instance.task_state == task_states.MIGRATING:
+            cards = {card_match.card_of(d) for d in instance.pci_devices
+                     if d.status == 'allocated' and
+                     pci_migration.is_live_migratable_device(d)}
+        self._source_cards = (key, time.monotonic(), cards)
+        return cards
+
+
+def _host_requested(spec_obj):
+    """An admin named the destination: its pre-check says why it refuses."""
+    destination = (spec_obj.requested_destination
+                   if 'requested_destination' in spec_obj else None)
+    return bool(destination and 'host' in destination and destination.host)
 
 
 def _aliases(requests):

@@ -9,6 +9,7 @@ import json
 import os
 
 import fixtures
+from nova import objects
 
 from nova_vfio_lm import card_match
 from nova_vfio_lm.testing import cloud
@@ -139,3 +140,49 @@ class UnknownCardTest(_CardCloud):
         self.assert_landed_on_compute2(server, migration)
         self.assertIn('Cannot compare the psid and firmware of the cards',
                       self.stdlog.logger.output)
+
+
+class SchedulerCardTest(_CardCloud):
+    """compute2 runs other firmware than compute1 and compute3."""
+
+    CARDS = {'compute1': (CX7, '28.41.1000'),
+             'compute2': (CX7, '28.42.1010'),
+             'compute3': (CX7, '28.41.1000')}
+
+    def setUp(self):
+        super().setUp()
+        from nova_vfio_lm.scheduler import live_migratable_pci_filter
+
+        self.filter = live_migratable_pci_filter.LiveMigratablePciFilter()
+        self.server = self.boot_on('compute1')
+
+    def passing(self, task_state='migrating', host=None):
+        """Which of compute2 and compute3 the filter keeps."""
+        instance = objects.Instance.get_by_uuid(self.ctxt, self.server['id'])
+        instance.task_state = task_state
+        instance.save()
+        spec = objects.RequestSpec.get_by_instance_uuid(
+            self.ctxt, self.server['id'])
+        spec.requested_destination = (
+            objects.Destination(host=host) if host else None)
+        uuids = [objects.ComputeNode.get_by_nodename(self.ctxt, h).uuid
+                 for h in ('compute2', 'compute3')]
+        states = self.scheduler.manager.host_manager.get_host_states_by_uuids(
+            self.ctxt, uuids, spec)
+        return sorted(state.host for state in states
+                      if self.filter.host_passes(state, spec))
+
+    def test_live_migration_keeps_hosts_with_matching_cards(self):
+        self.assertEqual(['compute3'], self.passing())
+
+    def test_psid_policy_keeps_both(self):
+        self.flags(card_match='psid', group='vfio_lm')
+        self.assertEqual(['compute2', 'compute3'], self.passing())
+
+    def test_named_host_is_left_to_its_pre_check(self):
+        self.assertEqual(['compute2', 'compute3'],
+                         self.passing(host='compute2'))
+
+    def test_cold_migration_does_not_compare_cards(self):
+        self.assertEqual(['compute2', 'compute3'],
+                         self.passing(task_state='resize_prep'))
