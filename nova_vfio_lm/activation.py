@@ -34,7 +34,12 @@ def activate():
     nova_series = series_mod.detect()
     with _LOCK:
         _prepare(nova_series)
+        import nova.conf
+
         from nova_vfio_lm import changes
+        from nova_vfio_lm import conf
+
+        conf.register_opts(nova.conf.CONF)
         result = []
         for change in changes.ALL:
             try:

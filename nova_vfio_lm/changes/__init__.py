@@ -4,7 +4,9 @@ from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_card_check
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
+from nova_vfio_lm.changes import compute_live_migration_pf_limit
 from nova_vfio_lm.changes import compute_live_migration_port_claim
+from nova_vfio_lm.changes import compute_options_checked_at_start
 from nova_vfio_lm.changes import compute_pci_card_info
 from nova_vfio_lm.changes import compute_pci_pools_reported_at_once
 from nova_vfio_lm.changes import conductor_live_migration_pci_check
@@ -67,6 +69,8 @@ ALL = (
     libvirt_interface_hostdev_managed.CHANGE,
     live_migration_rollback_port_pf.CHANGE,
     pci_tracker_claims_add_up.CHANGE,
+    compute_live_migration_pf_limit.CHANGE,
     compute_pci_card_info.CHANGE,
     compute_live_migration_card_check.CHANGE,
+    compute_options_checked_at_start.CHANGE,
 )

@@ -75,10 +75,7 @@ class ComputeLiveMigrationCardCheck(base.Change):
         import nova.conf
         from nova import exception
 
-        from nova_vfio_lm import conf as vfio_lm_conf
-
         conf = nova.conf.CONF
-        vfio_lm_conf.register_opts(conf)
 
         def check_cards(compute, instance, migrate_data):
             policy = conf.vfio_lm.card_match

@@ -88,10 +88,7 @@ class ComputePciCardInfo(base.Change):
         import nova.conf
         from nova.pci import whitelist
 
-        from nova_vfio_lm import conf as vfio_lm_conf
-
         conf = nova.conf.CONF
-        vfio_lm_conf.register_opts(conf)
 
         def make(original):
             def device_assignable(self, dev):

@@ -1,7 +1,41 @@
 """The plugin's configuration: one group, ``[vfio_lm]``, in nova.conf."""
 
+from oslo_config import cfg
+
 from nova_vfio_lm.conf import vfio_lm
+
+
+class InvalidOption(ValueError):
+    """A ``[vfio_lm]`` option holds a value it cannot take."""
 
 
 def register_opts(conf):
     vfio_lm.register_opts(conf)
+
+
+def check(conf):
+    """Read every ``[vfio_lm]`` option: a wrong value stops the service.
+
+    Called as a service starts: oslo.config checks ``choices`` and ``min``
+    only when a value is read, and its message names neither the group
+    nor, for ``min``, the value.
+
+    :raises InvalidOption: naming option and value.
+    """
+    register_opts(conf)
+    for opt in vfio_lm.OPTS:
+        try:
+            getattr(conf.vfio_lm, opt.dest)
+        except (cfg.ConfigFileValueError, ValueError) as exc:
+            raise InvalidOption('invalid [%s] %s%s: %s' % (
+                vfio_lm.GROUP.name, opt.name, _raw_value(conf, opt), exc))
+
+
+def _raw_value(conf, opt):
+    """`` = <value as written>``, or nothing if oslo.config hides it."""
+    try:
+        value, _loc = opt._get_from_namespace(conf._namespace,
+                                              vfio_lm.GROUP.name)
+        return ' = %s' % value
+    except Exception:
+        return ''

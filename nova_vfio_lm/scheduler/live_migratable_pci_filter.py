@@ -60,6 +60,10 @@ class LiveMigratablePciFilter(filters.BaseHostFilter):
     def __init__(self):
         super().__init__()
         nova_vfio_lm.activate()
+        import nova.conf
+
+        from nova_vfio_lm import conf
+        conf.check(nova.conf.CONF)  # a wrong card_match stops the scheduler
         #: ``(request spec id, server uuid)``, when read, source cards of
         #: the request being filtered: one read for all its hosts
         self._source_cards = (None, 0, None)

@@ -1,0 +1,303 @@
+"""At most ``[vfio_lm] max_migrating_vfs_per_pf`` VFs of one PF migrating.
+
+A VFIO variant driver moves each VF's state through its PF's firmware, and
+NVIDIA's guidance for ConnectX-7 is at most 4 VFs of one PF in live
+migration at the same time. Nova (every release) knows no such limit. This
+change, on every series:
+
+- **waits** on the source compute, before anything of the guest moves
+  (before the destination's ``pre_live_migration``, the migration still
+  ``queued``, as Nova's own ``max_concurrent_live_migrations`` queue does),
+  while the migration's VFs would put its source PF or its destination PF
+  over the limit. The VFs in migration are counted across the cloud from
+  the database: the live-migratable VFs (allocated on the source, claimed
+  on the destination) of every live migration past that point
+  (``preparing``, ``running``, ``post-migrating``) that touches either
+  host. A migration takes its turn by setting itself ``preparing`` and
+  counting again: if the PFs are then over the limit it goes back to
+  ``queued``, so two computes deciding at once cannot both pass the last
+  place. The wait is bounded (``[vfio_lm] max_migrating_vfs_wait``): then
+  the migration is rolled back as one whose preparation failed (status
+  ``error``, server ACTIVE on its source, destination claims freed). An
+  abort while it waits rolls it back the same way, ``cancelled``.
+- **prefers**, on the destination's pre-check, the VFs of PFs that have
+  fewer VFs in live migration (any in-progress status) than the limit:
+  the PCI claim's pools, one per PF, are ordered so that those come first,
+  keeping Nova's order otherwise. With PCI in placement the PF is the one
+  placement allocated, and the wait alone keeps the limit.
+
+A server whose own VFs on one PF exceed the limit migrates alone on that
+PF rather than never.
+"""
+
+import collections
+import random
+import threading
+import time
+
+from oslo_log import log as logging
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import pci_migration
+
+LOG = logging.getLogger(__name__)
+
+#: Live migrations whose VFs are moving: past the wait, not yet ended.
+MOVING_STATUSES = ('preparing', 'running', 'post-migrating')
+#: Live migrations that hold VFs for a move (the destination claims them at
+#: the pre-check, while the migration is ``accepted``).
+IN_PROGRESS_STATUSES = ('accepted', 'pre-migrating', 'queued') + (
+    MOVING_STATUSES)
+#: Seconds between two looks at the database while a migration waits
+#: (each look is a little longer or shorter, so that computes waiting for
+#: the same PF do not take their turns in step).
+POLL_INTERVAL = 1.0
+
+GO = 'go'
+ABORTED = 'aborted'
+TIMED_OUT = 'timed out'
+
+#: one compute decides for one of its migrations at a time
+_TURN_LOCK = threading.Lock()
+#: what the destination's claim in this thread should avoid
+_PREFERENCE = threading.local()
+#: ``{instance uuid: migration uuid}`` of migrations waiting in this
+#: process, for ``nova-vfio-lm`` diagnostics and tests
+_WAITING = {}
+
+
+def waiting_migrations():
+    """Instance uuid to migration uuid of the migrations waiting here."""
+    return dict(_WAITING)
+
+
+def _conf():
+    import nova.conf
+    return nova.conf.CONF.vfio_lm
+
+
+def limit():
+    return _conf().max_migrating_vfs_per_pf
+
+
+def moving_vfs(context, hosts, statuses, instance_uuid):
+    """Live-migratable VFs in live migration on the PFs of ``hosts``.
+
+    Counts the VFs (allocated on a source, claimed or allocated on a
+    destination) of every live migration in one of ``statuses`` that
+    touches one of the hosts, from the database.
+
+    :returns: ``(others, mine, hosts)``: ``Counter({(compute node id, PF
+        address): VFs})`` of the other migrations, the same for
+        ``instance_uuid``'s VFs there, and ``{compute node id: host}``.
+    """
+    from nova import exception
+    from nova import objects
+
+    others = collections.Counter()
+    mine = collections.Counter()
+    node_hosts = {}
+    for host in sorted(set(hosts)):
+        migrating = {m.instance_uuid for m in
+                     objects.MigrationList.get_by_filters(context, {
+                         'migration_type': 'live-migration',
+                         'status': list(statuses), 'host': host})}
+        try:
+            nodes = objects.ComputeNodeList.get_all_by_host(context, host)
+        except exception.ComputeHostNotFound:
+            continue
+        for node in nodes:
+            node_hosts[node.id] = host
+            # every status: PciDeviceList.get_by_instance_uuid has only
+            # the allocated devices, not a destination's claims
+            for device in objects.PciDeviceList.get_by_compute_node(
+                    context, node.id):
+                if not (device.parent_addr and
+                        device.status in ('claimed', 'allocated') and
+                        pci_migration.is_live_migratable_device(device)):
+                    continue
+                key = (node.id, device.parent_addr)
+                if device.instance_uuid == instance_uuid:
+                    mine[key] += 1
+                elif device.instance_uuid in migrating:
+                    others[key] += 1
+    return others, mine, node_hosts
+
+
+def over_limit(context, instance, migration):
+    """``[(PF, host, others' VFs, this migration's VFs)]`` over the limit.
+
+    A PF no other migration uses never counts as over it.
+    """
+    others, mine, node_hosts = moving_vfs(
+        context, (migration.source_compute, migration.dest_compute),
+        MOVING_STATUSES, instance.uuid)
+    most = limit()
+    return [(pf, node_hosts[node_id], others[(node_id, pf)], count)
+            for (node_id, pf), count in sorted(mine.items())
+            if others[(node_id, pf)] and
+            others[(node_id, pf)] + count > most]
+
+
+def _describe(busy):
+    return '; '.join(
+        'PF %s on %s has %d VF(s) migrating, this migration adds %d' % entry
+        for entry in busy)
+
+
+def wait_for_turn(manager, instance, migration):
+    """Wait until this migration's VFs fit under the limit on every PF.
+
+    :returns: ``GO`` with the migration ``preparing``, ``ABORTED`` when the
+        API aborted it meanwhile (Nova's abort takes it out of the
+        compute's waiting migrations), or ``TIMED_OUT``.
+    """
+    from nova import context as nova_context
+
+    deadline = time.monotonic() + _conf().max_migrating_vfs_wait
+    waited = False
+    _WAITING[instance.uuid] = migration.uuid
+    try:
+        while True:
+            if instance.uuid not in manager._waiting_live_migrations:
+                LOG.info('Live migration %s aborted while it waited for '
+                         'its PFs', migration.uuid, instance=instance)
+                return ABORTED
+            context = nova_context.get_admin_context()
+            busy = over_limit(context, instance, migration)
+            if not busy:
+                with _TURN_LOCK:
+                    # take the turn, then count again: a compute that took
+                    # it meanwhile sees this one, or this one sees it
+                    manager._set_migration_status(migration, 'preparing')
+                    busy = over_limit(context, instance, migration)
+                    if not busy:
+                        if waited:
+                            LOG.info('Live migration %s goes on: its PFs '
+                                     'are below [vfio_lm] '
+                                     'max_migrating_vfs_per_pf = %d',
+                                     migration.uuid, limit(),
+                                     instance=instance)
+                        return GO
+                    manager._set_migration_status(migration, 'queued')
+            if not waited:
+                LOG.info('Live migration %s waits: %s; [vfio_lm] '
+                         'max_migrating_vfs_per_pf = %d',
+                         migration.uuid, _describe(busy), limit(),
+                         instance=instance)
+                waited = True
+            if time.monotonic() >= deadline:
+                LOG.error('Live migration %s gave up after waiting %d '
+                          'seconds ([vfio_lm] max_migrating_vfs_wait): %s',
+                          migration.uuid,
+                          _conf().max_migrating_vfs_wait,
+                          _describe(busy), instance=instance)
+                return TIMED_OUT
+            time.sleep(POLL_INTERVAL * random.uniform(0.5, 1.5))  # nosec
+    finally:
+        _WAITING.pop(instance.uuid, None)
+
+
+def roll_back_waiting(manager, context, instance, dest, migration,
+                      migrate_data, status):
+    """Undo what the conductor and the destination's pre-check did.
+
+    Nothing of the guest moved and the destination's ``pre_live_migration``
+    never ran: Nova's rollback for a failed preparation frees the
+    destination's claims, allocations and port bindings and leaves the
+    server ACTIVE on this host, the migration in ``status``.
+    """
+    from nova import objects
+
+    manager._waiting_live_migrations.pop(instance.uuid, None)
+    source_bdms = objects.BlockDeviceMappingList.get_by_instance_uuid(
+        context, instance.uuid)
+    migrate_data.migration = migration
+    manager._rollback_live_migration(
+        context, instance, dest, migrate_data, status,
+        source_bdms=source_bdms, pre_live_migration=True)
+
+
+def prefer_pools(pools, rp_uuids):
+    """Pools of PFs below the limit first; Nova's order otherwise."""
+    busy = getattr(_PREFERENCE, 'busy', None)
+    if not busy or not pools or rp_uuids:
+        return pools
+    ordered = sorted(pools, key=lambda pool: pool.get('address') in busy)
+    if ordered != pools:
+        LOG.debug('PCI claim prefers VFs of PFs with fewer than [vfio_lm] '
+                  'max_migrating_vfs_per_pf VFs migrating; at the limit: %s',
+                  ', '.join(sorted(busy)))
+    return ordered
+
+
+def busy_pfs_here(manager, context, instance):
+    """This host's PFs with at least the limit of VFs in live migration."""
+    tracker = manager.rt.pci_tracker
+    if tracker is None:
+        return set()
+    counts, _mine, _hosts = moving_vfs(
+        context, [manager.host], IN_PROGRESS_STATUSES, instance.uuid)
+    most = limit()
+    return {pf for (node_id, pf), count in counts.items()
+            if node_id == tracker.node_id and count >= most}
+
+
+class ComputeLiveMigrationPfLimit(base.Change):
+    name = 'compute_live_migration_pf_limit'
+    summary = ('at most [vfio_lm] max_migrating_vfs_per_pf VFs of one PF in '
+               'live migration at once: a migration waits before anything '
+               'moves; the destination prefers VFs of PFs below the limit')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.compute import manager
+        from nova.pci import stats
+
+        def make_do_live_migration(original):
+            def _do_live_migration(self, context, dest, instance,
+                                   block_migration, migration, migrate_data):
+                if not pci_migration.carries_pci_mapping(migrate_data):
+                    return original(self, context, dest, instance,
+                                    block_migration, migration, migrate_data)
+                outcome = wait_for_turn(self, instance, migration)
+                if outcome == GO:
+                    return original(self, context, dest, instance,
+                                    block_migration, migration, migrate_data)
+                roll_back_waiting(
+                    self, context, instance, dest, migration, migrate_data,
+                    'cancelled' if outcome == ABORTED else 'error')
+                if outcome == ABORTED:
+                    self._notify_live_migrate_abort_end(context, instance)
+            return _do_live_migration
+
+        def make_dest_check(original):
+            def check_can_live_migrate_destination(self, ctxt, instance,
+                                                   *args, **kwargs):
+                busy = set()
+                if instance.pci_requests and instance.pci_requests.requests:
+                    from nova import context as nova_context
+                    busy = busy_pfs_here(
+                        self, nova_context.get_admin_context(), instance)
+                _PREFERENCE.busy = busy
+                try:
+                    return original(self, ctxt, instance, *args, **kwargs)
+                finally:
+                    _PREFERENCE.busy = None
+            return check_can_live_migrate_destination
+
+        def make_filter_pools(original):
+            def _filter_pools(self, pools, request, numa_cells, rp_uuids):
+                return prefer_pools(
+                    original(self, pools, request, numa_cells, rp_uuids),
+                    rp_uuids)
+            return _filter_pools
+
+        base.wrap(manager.ComputeManager, '_do_live_migration',
+                  make_do_live_migration)
+        base.wrap(manager.ComputeManager,
+                  'check_can_live_migrate_destination', make_dest_check)
+        base.wrap(stats.PciDeviceStats, '_filter_pools', make_filter_pools)
+
+
+CHANGE = ComputeLiveMigrationPfLimit()

@@ -1,0 +1,299 @@
+"""At most ``[vfio_lm] max_migrating_vfs_per_pf`` VFs of one PF migrating."""
+
+import collections
+import threading
+import time
+
+import fixtures
+import nova.conf
+from nova import objects
+
+from nova_vfio_lm.changes import compute_live_migration_pf_limit as pf_limit
+from nova_vfio_lm import conf as vfio_lm_conf
+from nova_vfio_lm.testing import cloud
+
+#: fake libvirt's first and second PF
+PF0 = '0000:81:00.0'
+PF1 = '0000:81:01.0'
+
+
+def pf_of(vf_address):
+    """Fake libvirt puts each PF at function 0 of its VFs' slot."""
+    return vf_address.rsplit('.', 1)[0] + '.0'
+
+
+class _PfLimitCloud(cloud.VfioCloudTestCase):
+    """Every VF live-migratable; at most 2 VFs of one PF migrating."""
+
+    PCI_DEVICE_SPEC = [cloud.device_spec(live_migratable='yes',
+                                         managed='no')]
+    PCI_ALIAS = [cloud.alias('lm-vf', live_migratable='yes')]
+    LIMIT = 2
+
+    def setUp(self):
+        # the options exist with the plugin inactive too (for the checks
+        # that these tests fail without it)
+        vfio_lm_conf.register_opts(nova.conf.CONF)
+        super().setUp()
+        self.flags(max_migrating_vfs_per_pf=self.LIMIT, group='vfio_lm')
+        # no queue of Nova's own on the sources: only the PF limit holds
+        # migrations back (read when each compute starts)
+        self.flags(max_concurrent_live_migrations=0)
+        self.use_live_migration_hypervisor()
+        self.hold_each_migration()
+        self.flavor = self.create_pci_flavor('lm-vf')
+
+    def hold_each_migration(self):
+        """The hypervisor holds each migration until :meth:`release` it.
+
+        Counts the VFs of each PF the hypervisor is moving at once
+        (``('source' | 'dest', PF address)``) and keeps the peak.
+        """
+        original = cloud.fakelibvirt.Domain.migrateToURI3
+        lock = threading.Lock()
+        self.in_hypervisor = {}  # server uuid: its release
+        self.moving = collections.Counter()
+        self.peak = collections.Counter()
+
+        def migrateToURI3(domain, dconnuri, params, flags):
+            pfs = ([('source', pf_of(vf)) for vf in _hostdevs(
+                domain.XMLDesc(0))] +
+                [('dest', pf_of(vf)) for vf in _hostdevs(
+                    params['destination_xml'])])
+            release = threading.Event()
+            with lock:
+                self.in_hypervisor[domain.UUIDString()] = release
+                self.moving.update(pfs)
+                for pf in pfs:
+                    self.peak[pf] = max(self.peak[pf], self.moving[pf])
+            try:
+                release.wait(60)  # a bound: a forgotten hold fails
+                return original(domain, dconnuri, params, flags)
+            finally:
+                with lock:
+                    self.moving.subtract(pfs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
+            migrateToURI3))
+
+    def release(self, *server_ids):
+        """Let these held migrations (all by default) go on."""
+        for server_id, release in list(self.in_hypervisor.items()):
+            if not server_ids or server_id in server_ids:
+                release.set()
+
+    def settle(self):
+        """Release every held migration and wait for all to end."""
+        def ended():
+            self.release()
+            return not objects.MigrationList.get_by_filters(self.ctxt, {
+                'migration_type': 'live-migration',
+                'status': list(pf_limit.IN_PROGRESS_STATUSES)})
+        self.wait_for(ended)
+
+    def release_until_ended(self, servers):
+        """Release each migration once in the hypervisor, until all end."""
+        def ended():
+            self.release()
+            return all(self.live_migrations(server['id'])[0]['status'] in
+                       ('completed', 'error', 'failed', 'cancelled')
+                       for server in servers)
+        self.assertTrue(self.wait_for(ended))
+
+    def boot_on(self, host):
+        server = self._create_server(flavor_id=self.flavor,
+                                     networks='none', host=host)
+        self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
+        return server
+
+    def wait_for(self, condition):
+        for _ in range(300):  # a bound, not a timing assertion
+            if condition():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def moved_and_waiting(self):
+        return (set(self.in_hypervisor),
+                set(pf_limit.waiting_migrations()))
+
+    def wait_until_held_or_waiting(self, servers):
+        """Each server's migration is in the hypervisor or waits its turn.
+
+        :returns: the servers in the hypervisor, those waiting (ids).
+        """
+        ids = {server['id'] for server in servers}
+        self.wait_for(lambda: ids <= set().union(*self.moved_and_waiting()))
+        return self.moved_and_waiting()
+
+    def dest_vfs(self, server_id, host):
+        node = objects.ComputeNode.get_by_nodename(self.ctxt, host)
+        return [d for d in self.server_pci_devices(server_id)
+                if d.compute_node_id == node.id]
+
+    def assert_landed(self, server, host):
+        """Completed; the guest on ``host`` has exactly its VFs there."""
+        server, migration = self.wait_for_live_migration(server)
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual(('ACTIVE', host), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        devices = self.server_pci_devices(server['id'])
+        self.assertEqual(['allocated'], [d.status for d in devices])
+        self.assertEqual(devices, self.dest_vfs(server['id'], host))
+        self.assertEqual([(devices[0].address, 'no')],
+                         self.guest_hostdevs(host, server['id']))
+        return devices[0]
+
+
+def _hostdevs(xml):
+    from lxml import etree
+    return [cloud._source_address(hostdev) for hostdev in etree.fromstring(
+        xml).findall("./devices/hostdev[@type='pci']")]
+
+
+class WaitTest(_PfLimitCloud):
+    """Four one-VF servers on compute1's one PF, to compute2's one PF."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_sriov_compute('compute1', num_pfs=1, num_vfs=4)
+        self.start_sriov_compute('compute2', num_pfs=1, num_vfs=4)
+        # before the computes stop: a failed test must not leave a
+        # migration held or running
+        self.addCleanup(self.settle)
+
+    def start_migrations(self, count):
+        servers = [self.boot_on('compute1') for _ in range(count)]
+        for server in servers:
+            self.start_live_migration(server, host='compute2')
+            self.assertIsNone(self.api_error)
+        return servers
+
+    def test_never_more_than_the_limit_of_one_pf_migrating(self):
+        servers = self.start_migrations(4)
+
+        moving, waiting = self.wait_until_held_or_waiting(servers)
+
+        self.assertEqual({('source', PF0): 2, ('dest', PF0): 2},
+                         dict(self.peak))
+        self.assertEqual((2, 2), (len(moving), len(waiting)))
+        for server_id in waiting:
+            [migration] = self.live_migrations(server_id)
+            self.assertEqual('queued', migration['status'])
+        self.assertIn('waits: PF %s on compute1 has 2 VF(s) migrating, '
+                      'this migration adds 1' % PF0,
+                      self.stdlog.logger.output)
+
+        # one ends: one of the waiting ones takes its place, no more
+        first = sorted(moving)[0]
+        self.release(first)
+        self.assert_landed({'id': first}, 'compute2')
+        self.assertTrue(self.wait_for(lambda: len(self.in_hypervisor) == 3))
+        self.assertEqual(1, len(pf_limit.waiting_migrations()))
+
+        # the others, each once it is in the hypervisor
+        self.release_until_ended(servers)
+
+        self.assertEqual({('source', PF0): 2, ('dest', PF0): 2},
+                         dict(self.peak))
+        vfs = {self.assert_landed(server, 'compute2').address
+               for server in servers}
+        self.assertEqual({cloud.vf_address(f) for f in (1, 2, 3, 4)}, vfs)
+        self.assert_nothing_claimed('compute1')
+        self.assertEqual([], [d.address for d in self.pci_devices('compute2')
+                              if d.status == 'claimed'])
+
+    def test_abort_while_waiting_leaves_nothing_behind(self):
+        servers = self.start_migrations(3)
+        moving, waiting = self.wait_until_held_or_waiting(servers)
+        self.assertEqual((2, 1), (len(moving), len(waiting)), self.peak)
+        [server_id] = waiting
+        [migration] = self.live_migrations(server_id)
+        [source_vf] = [d.address for d in
+                       self.server_pci_devices(server_id)
+                       if d.status == 'allocated']
+        # its VF on compute2 is claimed while it waits
+        self.assertEqual(1, len(self.dest_vfs(server_id, 'compute2')))
+
+        self.abort_live_migration({'id': server_id}, migration)
+        server, migration = self.wait_for_live_migration({'id': server_id})
+
+        self.assertEqual('cancelled', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute1'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual([], self.dest_vfs(server_id, 'compute2'))
+        self.assertEqual([(source_vf, 'allocated')],
+                         [(d.address, d.status) for d in
+                          self.server_pci_devices(server_id)])
+        self.assertEqual([(source_vf, 'no')],
+                         self.guest_hostdevs('compute1', server_id))
+        self.assertNotIn(server_id, self.in_hypervisor)
+        # the two that moved land; nothing stays claimed anywhere
+        self.release_until_ended([{'id': moved} for moved in moving])
+        for moved in moving:
+            self.assert_landed({'id': moved}, 'compute2')
+        self.assertEqual([], [d.address for d in self.pci_devices('compute2')
+                              if d.status == 'claimed'])
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+        self.assertEqual((4, 3), self.pci_counts('compute1'))
+
+    def test_a_wait_too_long_rolls_back(self):
+        self.flags(max_migrating_vfs_wait=1, group='vfio_lm')
+        servers = self.start_migrations(3)
+        moving, waiting = self.wait_until_held_or_waiting(servers)
+        self.assertEqual((2, 1), (len(moving), len(waiting)), self.peak)
+        [server_id] = waiting
+
+        # the two in the hypervisor are held until after it gave up
+        server, migration = self.wait_for_live_migration({'id': server_id})
+
+        self.assertEqual('error', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute1'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual([], self.dest_vfs(server_id, 'compute2'))
+        self.assertNotIn(server_id, self.in_hypervisor)
+        self.assertIn('gave up after waiting 1 seconds',
+                      self.stdlog.logger.output)
+        self.release_until_ended([{'id': moved} for moved in moving])
+        for moved in moving:
+            self.assert_landed({'id': moved}, 'compute2')
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+
+
+class DestinationPreferenceTest(_PfLimitCloud):
+    """compute2 has two PFs of 4 VFs; the sources one PF each."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_sriov_compute('compute1', num_pfs=1, num_vfs=4)
+        self.start_sriov_compute('compute3', num_pfs=1, num_vfs=4)
+        self.start_sriov_compute('compute2', num_pfs=2, num_vfs=8)
+        self.addCleanup(self.settle)
+
+    def claimed_pf(self, server):
+        [device] = self.dest_vfs(server['id'], 'compute2')
+        self.assertEqual('claimed', device.status)
+        return device.parent_addr
+
+    def test_claim_avoids_a_pf_at_the_limit(self):
+        first, second = self.boot_on('compute1'), self.boot_on('compute1')
+        third = self.boot_on('compute3')
+        for server in (first, second):
+            self.start_live_migration(server, host='compute2')
+        self.wait_until_held_or_waiting([first, second])
+        busy_pf = self.claimed_pf(first)
+        # below the limit the claim keeps Nova's own choice
+        self.assertEqual(busy_pf, self.claimed_pf(second))
+
+        self.start_live_migration(third, host='compute2')
+
+        other_pf = self.claimed_pf(third)
+        self.assertEqual({PF0, PF1}, {busy_pf, other_pf})
+        self.release_until_ended([first, second, third])
+        for server in (first, second):
+            self.assertEqual(busy_pf, self.assert_landed(
+                server, 'compute2').parent_addr)
+        self.assertEqual(other_pf, self.assert_landed(
+            third, 'compute2').parent_addr)
+        self.assertLessEqual(max(self.peak.values()), self.LIMIT)
