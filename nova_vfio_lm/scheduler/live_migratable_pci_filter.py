@@ -16,6 +16,7 @@ import time
 
 from nova.compute import task_states
 from nova import context as nova_context
+from nova import exception
 from nova import objects
 from nova.scheduler import filters
 from oslo_log import log as logging
@@ -97,14 +98,15 @@ class LiveMigratablePciFilter(filters.BaseHostFilter):
         policy = nova.conf.CONF.vfio_lm.card_match
         if policy == card_match.OFF or _host_requested(spec_obj):
             return True
-        ctxt = nova_context.get_admin_context()
-        sources = self._live_migration_source_cards(ctxt, spec_obj)
+        cell, sources = self._live_migration_source_cards(spec_obj)
         if not sources:
             return True
-        node = objects.ComputeNode.get_by_uuid(ctxt, host_state.uuid)
-        free = {card_match.card_of(d)
-                for d in objects.PciDeviceList.get_by_compute_node(
-                    ctxt, node.id)
+        # a server live-migrates within its cell
+        with nova_context.target_cell(nova_context.get_admin_context(),
+                                      cell) as ctxt:
+            node = objects.ComputeNode.get_by_uuid(ctxt, host_state.uuid)
+            devices = objects.PciDeviceList.get_by_compute_node(ctxt, node.id)
+        free = {card_match.card_of(d) for d in devices
                 if d.status == 'available' and
                 pci_migration.is_live_migratable_device(d)}
         missing = [source for source in sources
@@ -120,25 +122,42 @@ class LiveMigratablePciFilter(filters.BaseHostFilter):
             return False
         return True
 
-    def _live_migration_source_cards(self, ctxt, spec_obj):
-        """The cards under the VFs of a server being live-migrated.
+    def _live_migration_source_cards(self, spec_obj):
+        """``(cell, cards)``: the cards under a live-migrating server's VFs.
 
-        ``None`` for any other request (a boot, a cold migration): only a
-        live migration moves device state between cards.
+        ``cards`` is ``None`` for any other request (a boot, whose server
+        is in no cell yet; a cold migration): only a live migration moves
+        device state between cards.
         """
         key = (id(spec_obj), spec_obj.instance_uuid)
         cached_key, read_at, cached = self._source_cards
         if cached_key == key and time.monotonic() - read_at < 30:
             return cached
-        instance = objects.Instance.get_by_uuid(
-            ctxt, spec_obj.instance_uuid, expected_attrs=['pci_devices'])
-        cards = None
-        if instance.task_state == task_states.MIGRATING:
-            cards = {card_match.card_of(d) for d in instance.pci_devices
-                     if d.status == 'allocated' and
-                     pci_migration.is_live_migratable_device(d)}
-        self._source_cards = (key, time.monotonic(), cards)
-        return cards
+        found = (None, None)
+        ctxt = nova_context.get_admin_context()
+        try:
+            mapping = objects.InstanceMapping.get_by_instance_uuid(
+                ctxt, spec_obj.instance_uuid)
+        except exception.InstanceMappingNotFound:
+            mapping = None
+        cell = (mapping.cell_mapping if mapping is not None and
+                'cell_mapping' in mapping else None)
+        if cell is not None:
+            with nova_context.target_cell(ctxt, cell) as cctxt:
+                try:
+                    instance = objects.Instance.get_by_uuid(
+                        cctxt, spec_obj.instance_uuid,
+                        expected_attrs=['pci_devices'])
+                except exception.InstanceNotFound:
+                    instance = None
+            if (instance is not None and
+                    instance.task_state == task_states.MIGRATING):
+                found = (cell, {
+                    card_match.card_of(d) for d in instance.pci_devices
+                    if d.status == 'allocated' and
+                    pci_migration.is_live_migratable_device(d)})
+        self._source_cards = (key, time.monotonic(), found)
+        return found
 
 
 def _host_requested(spec_obj):

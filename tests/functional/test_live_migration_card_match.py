@@ -10,6 +10,7 @@ import os
 
 import fixtures
 from nova import objects
+from oslo_utils import uuidutils
 
 from nova_vfio_lm import card_match
 from nova_vfio_lm.testing import cloud
@@ -156,13 +157,19 @@ class SchedulerCardTest(_CardCloud):
         self.filter = live_migratable_pci_filter.LiveMigratablePciFilter()
         self.server = self.boot_on('compute1')
 
-    def passing(self, task_state='migrating', host=None):
-        """Which of compute2 and compute3 the filter keeps."""
+    def passing(self, task_state='migrating', host=None, booting=None):
+        """Which of compute2 and compute3 the filter keeps.
+
+        :param booting: the uuid of a server being built in the server's
+            place (no cell yet, or no mapping at all).
+        """
         instance = objects.Instance.get_by_uuid(self.ctxt, self.server['id'])
         instance.task_state = task_state
         instance.save()
         spec = objects.RequestSpec.get_by_instance_uuid(
             self.ctxt, self.server['id'])
+        if booting:
+            spec.instance_uuid = booting
         spec.requested_destination = (
             objects.Destination(host=host) if host else None)
         uuids = [objects.ComputeNode.get_by_nodename(self.ctxt, h).uuid
@@ -182,6 +189,17 @@ class SchedulerCardTest(_CardCloud):
     def test_named_host_is_left_to_its_pre_check(self):
         self.assertEqual(['compute2', 'compute3'],
                          self.passing(host='compute2'))
+
+    def test_a_boot_is_not_compared(self):
+        unmapped = uuidutils.generate_uuid()
+        uncelled = uuidutils.generate_uuid()
+        objects.InstanceMapping(context=self.ctxt, instance_uuid=uncelled,
+                                project_id=self.server['tenant_id'],
+                                cell_mapping=None).create()
+        self.assertEqual(['compute2', 'compute3'],
+                         self.passing(booting=uncelled))
+        self.assertEqual(['compute2', 'compute3'],
+                         self.passing(booting=unmapped))
 
     def test_cold_migration_does_not_compare_cards(self):
         self.assertEqual(['compute2', 'compute3'],
