@@ -2,11 +2,12 @@
 
 Nova knows nothing of the card a VF belongs to, yet a VF's device state can
 only move between cards with the same PSID and firmware. When a compute
-syncs its PCI devices, this change asks devlink about the PF of every VF a
+reads its PCI devices (Nova does so once, as nova-compute starts), this
+change asks devlink about the PF of every VF a
 ``live_migratable=yes`` device_spec entry matches and stores the answer in
 the device's ``extra_info`` (:mod:`nova_vfio_lm.card_match`), so that the
 destination of a live migration can compare it with the source's. devlink
-is asked at most once per PF every few seconds; ``unknown`` is stored when
+is asked once per PF; ``unknown`` is stored when
 it cannot tell.
 """
 
