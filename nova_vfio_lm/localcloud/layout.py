@@ -6,17 +6,29 @@ ConnectX-6 Dx whose VFs cannot. Both have VF product id ``101e``, as the
 real cards do, so ``device_spec`` tells them apart by address. The first
 two computes have both cards; any further compute has only the older
 card, a destination without live-migratable VFs.
+
+Each card also has the PSID and running firmware its PF reports to
+``devlink dev info``: a compute reads them from recordings
+(:func:`devlink_dev_info`, ``[vfio_lm] recorded_commands_dir``), since the
+PCI devices are a stand-in. Both ConnectX-7 cards are the same model with
+the same firmware, so live migrations between them pass the plugin's card
+check; a scenario rewrites one recording to test a refusal.
 """
 
 import json
 
+from nova_vfio_lm.hostcheck import runner
+
 VENDOR_ID = '15b3'
 VF_PRODUCT_ID = '101e'
 
-#: Card models: PF product id, VFs per PF, whether VFs are migratable.
+#: Card models: PF product id, VFs per PF, whether VFs are migratable,
+#: the PSID and running firmware devlink reports for the PF.
 CARDS = {
-    'cx7': {'pf_product_id': '1021', 'vfs': 4, 'live_migratable': True},
-    'cx6dx': {'pf_product_id': '101d', 'vfs': 2, 'live_migratable': False},
+    'cx7': {'pf_product_id': '1021', 'vfs': 4, 'live_migratable': True,
+            'psid': 'MT_0000000894', 'firmware': '28.41.1000'},
+    'cx6dx': {'pf_product_id': '101d', 'vfs': 2, 'live_migratable': False,
+              'psid': 'MT_0000000359', 'firmware': '22.41.1000'},
 }
 
 #: The aliases every API and compute of the cloud knows.
@@ -57,6 +69,32 @@ def pf_address(card):
 def vf_addresses(card):
     return ['0000:%02x:00.%d' % (card['bus'], n + 1)
             for n in range(card['vfs'])]
+
+
+def devlink_command(card):
+    """``devlink -j dev info pci/<PF>`` of a card."""
+    return ('devlink', '-j', 'dev', 'info', 'pci/%s' % pf_address(card))
+
+
+def devlink_recording_name(card):
+    """The file its answer is recorded in (``devlink-dev-info-pci-...``)."""
+    return runner.recording_name(devlink_command(card))
+
+
+def devlink_dev_info(card, firmware=None):
+    """What ``devlink -j dev info`` answers for a card's PF, as mlx5 does.
+
+    :param firmware: the running (and stored) firmware instead of the
+        card's own, as after a firmware update and reset.
+    """
+    model = CARDS[card['model']]
+    firmware = firmware or card.get('firmware', model['firmware'])
+    versions = {'fw.version': firmware, 'fw': firmware}
+    return {'info': {'pci/%s' % pf_address(card): {
+        'driver': 'mlx5_core',
+        'versions': {'fixed': {'fw.psid': card.get('psid', model['psid'])},
+                     'running': dict(versions),
+                     'stored': dict(versions)}}}}
 
 
 def device_specs(cards):

@@ -4,8 +4,12 @@ Every Nova service runs with the plugin on, as an operator runs it: the
 compute API through the project's WSGI entry, the other services through
 ``nova-vfio-lm-run``. Cells v2 are set up with ``nova-manage`` as the
 install guide says. Each compute has its own config file (host name,
-``[pci]device_spec``, instances folder) on top of the shared one, and its
-own fake hypervisor (:mod:`.fakelibvirt_binding`).
+``[pci]device_spec``, instances folder) on top of the shared one, its
+own fake hypervisor (:mod:`.fakelibvirt_binding`) and its own recorded
+``devlink dev info`` answers for its cards' PFs (``[vfio_lm]
+recorded_commands_dir``), which the plugin reads for each live-migratable
+VF's card when nova-compute starts (Nova reads a host's PCI devices only
+then; its resource audits keep them).
 """
 
 import json
@@ -23,6 +27,9 @@ LIBVIRT_VERSION = '10.0.0'
 QEMU_VERSION = '8.2.2'
 #: Seconds between a compute's resource audits (Nova's default is 60).
 AUDIT_INTERVAL = 10
+#: Seconds a compute may wait after its start before its first periodic
+#: task, audits included (Nova's default is up to 60).
+PERIODIC_FUZZY_DELAY = 0
 
 ENABLED_FILTERS = [
     'ComputeFilter', 'ComputeCapabilitiesFilter', 'ImagePropertiesFilter',
@@ -131,6 +138,8 @@ class Nova(service.Service):
                 # its node identity (compute_id) is kept here
                 'state_path': self.run.sub('compute', host, 'state'),
                 'update_resources_interval': AUDIT_INTERVAL,
+                # a restarted compute audits as soon as the others do
+                'periodic_fuzzy_delay': PERIODIC_FUZZY_DELAY,
                 'initial_cpu_allocation_ratio': 16.0,
                 'initial_ram_allocation_ratio': 1.0,
                 'initial_disk_allocation_ratio': 1.0,
@@ -148,11 +157,13 @@ class Nova(service.Service):
                         'cpu_mode': 'none',
                         'live_migration_monitor_interval': 60},
             'pci': {'device_spec': layout.device_specs(cards)},
+            'vfio_lm': {'recorded_commands_dir': self.devlink_dir(host)},
             'nova_sys_admin': {'helper_command': '%s --config-file %s '
                                '--config-file %s' % (
                                    self.bin('privsep-helper'), self.conf,
                                    self.compute_conf(host))},
         })
+        self.record_devlink(host)
         hypervisor_dir = self.run.sub('hypervisor')
         with open(self.host_file(host), 'w') as f:
             json.dump({'hostname': host, 'cards': cards,
@@ -160,6 +171,27 @@ class Nova(service.Service):
                        'libvirt_version': LIBVIRT_VERSION,
                        'qemu_version': QEMU_VERSION,
                        'cpus': 4, 'memory_mb': 16384}, f, indent=1)
+
+    def devlink_dir(self, host):
+        """Compute ``host``'s recorded devlink answers (made if missing)."""
+        return self.run.sub('compute', host, 'devlink')
+
+    def record_devlink(self, host, firmware=None):
+        """Record ``devlink -j dev info`` of each PF of ``host``'s cards.
+
+        :param firmware: ``{card model: version}`` running instead of the
+            layout's (a firmware update); the others are the layout's.
+            The compute reads them at its next start.
+        """
+        firmware = firmware or {}
+        folder = self.devlink_dir(host)
+        for card in self.computes[host]:
+            path = os.path.join(folder, layout.devlink_recording_name(card))
+            # whole or not at all: the compute may read it at any moment
+            with open(path + '.new', 'w') as f:
+                json.dump(layout.devlink_dev_info(
+                    card, firmware.get(card['model'])), f, indent=1)
+            os.replace(path + '.new', path)
 
     def host_file(self, host):
         return self.run.file('hypervisor', host, 'host.json')

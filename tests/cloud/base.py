@@ -8,12 +8,14 @@ where on which VF (what ``virsh dumpxml`` shows on a real host). No Nova
 module is imported.
 """
 
+import json
 import os
 import time
 import uuid
 
 import testtools
 
+from nova_vfio_lm import card_match
 from nova_vfio_lm.localcloud import client as client_mod
 from nova_vfio_lm.localcloud import cloud as cloud_mod
 from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
@@ -175,6 +177,26 @@ class CloudScenario(testtools.TestCase):
             args.append(instance)
         return self.cloud.db.query('nova_cell1', sql, args)
 
+    def cards(self, host):
+        """``{(PSID, firmware)}`` of ``host``'s live-migratable VFs' cards.
+
+        As the compute recorded them in each VF's ``extra_info`` in Nova's
+        PCI device table when it last started.
+        """
+        rows = self.cloud.db.query(
+            'nova_cell1',
+            'SELECT d.extra_info FROM pci_devices d JOIN compute_nodes n ON '
+            'd.compute_node_id = n.id WHERE d.deleted = 0 AND n.deleted = 0 '
+            "AND d.dev_type = 'type-VF' AND n.hypervisor_hostname = %s",
+            [host])
+        found = set()
+        for row in rows:
+            info = json.loads(row['extra_info'] or '{}')
+            if card_match.FIRMWARE_KEY in info:
+                found.add((info.get(card_match.PSID_KEY),
+                           info[card_match.FIRMWARE_KEY]))
+        return found
+
     def server_vfs(self, server_id, host, status='allocated'):
         return sorted(row['address'] for row in self.pci_rows(
             host, server_id) if row['status'] == status)
@@ -233,6 +255,17 @@ class CloudScenario(testtools.TestCase):
                               if row['status'] == 'claimed'])
 
     # -- services -------------------------------------------------------
+
+    def log_from_now(self, name):
+        """A function returning what service ``name`` logs from now on."""
+        path = self.cloud.sup.log_path(name)
+        start = os.path.getsize(path)
+
+        def since():
+            with open(path, 'rb') as log:
+                log.seek(start)
+                return log.read().decode('utf-8', 'replace')
+        return since
 
     def compute_up(self, host):
         services = self.rest.compute('/os-services', binary='nova-compute',
