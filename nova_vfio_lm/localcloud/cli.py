@@ -17,6 +17,9 @@ from nova_vfio_lm.localcloud import runfolder
 
 SCENARIOS = os.path.join('tests', 'cloud')
 
+#: Scenarios ``cloud test`` skips unless told otherwise (a regex).
+EXCLUDE_ENV = 'NOVA_VFIO_LM_CLOUD_EXCLUDE'
+
 
 def _cloud(args):
     from nova_vfio_lm.localcloud import cloud
@@ -79,6 +82,8 @@ def cmd_test(args):
         env[runfolder.PATH_ENV] = local.run.path
         argv = [sys.executable, '-m', 'stestr', '--test-path',
                 args.test_path, '--top-dir', '.', 'run', '--serial']
+        if args.exclude:
+            argv += ['--exclude-regex', args.exclude]
         argv += args.stestr_args
         returncode = subprocess.call(argv, env=env)
         subprocess.call([sys.executable, '-m', 'stestr', '--test-path',
@@ -151,6 +156,10 @@ def add_parser(sub):
     test = verbs.add_parser('test', help='up, run the scenarios, down')
     test.add_argument('--test-path', default=SCENARIOS)
     test.add_argument('--computes', type=int, default=None)
+    test.add_argument(
+        '--exclude', default=os.environ.get(EXCLUDE_ENV) or None,
+        help='skip the scenarios whose id matches this regular expression '
+             '(default: $%s)' % EXCLUDE_ENV)
     test.add_argument('stestr_args', nargs='*',
                       help='passed to stestr run (e.g. a test filter)')
     test.set_defaults(func=_said_plainly(cmd_test))
