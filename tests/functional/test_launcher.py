@@ -9,15 +9,9 @@ import fixtures
 import testtools
 
 from nova_vfio_lm import series as series_mod
+from tests import commands
 
 NOVA_SERIES = series_mod.detect()
-
-
-def _launcher():
-    script = os.path.join(os.path.dirname(sys.executable), 'nova-vfio-lm-run')
-    if os.path.exists(script):
-        return [script]
-    return [sys.executable, '-m', 'nova_vfio_lm.cmd.run']
 
 
 class LauncherTest(testtools.TestCase):
@@ -27,7 +21,7 @@ class LauncherTest(testtools.TestCase):
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
     def _run(self, *args, config=None):
-        argv = _launcher() + list(args)
+        argv = commands.launcher() + list(args)
         if config is not None:
             path = os.path.join(self.tmp, 'nova.conf')
             with open(path, 'w') as f:

@@ -1,15 +1,14 @@
 """``nova-vfio-lm status`` against the installed Nova."""
 
 import json
-import os
 import subprocess
-import sys
 
 import testtools
 
 from nova_vfio_lm import changes
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import series as series_mod
+from tests import commands
 
 NOVA_SERIES = series_mod.detect()
 
@@ -17,10 +16,8 @@ NOVA_SERIES = series_mod.detect()
 class StatusCommandTest(testtools.TestCase):
 
     def _status(self, *args):
-        script = os.path.join(os.path.dirname(sys.executable), 'nova-vfio-lm')
-        argv = ([script] if os.path.exists(script) else
-                [sys.executable, '-m', 'nova_vfio_lm.cmd.manage'])
-        return subprocess.run(argv + ['status'] + list(args),
+        return subprocess.run(commands.nova_vfio_lm() + ['status'] +
+                              list(args),
                               capture_output=True, text=True, timeout=300)
 
     def test_json_lists_every_change_for_this_nova(self):

@@ -5,7 +5,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import fixtures
@@ -16,6 +15,7 @@ import testtools
 from nova_vfio_lm import placement_traits
 from nova_vfio_lm.testing import cloud
 from nova_vfio_lm import upgradecheck
+from tests import commands
 from tests.unit import test_hostcheck
 
 Code = oslo_upgradecheck.Code
@@ -255,10 +255,8 @@ class CommandTest(testtools.TestCase):
     """The command itself, as an operator runs it."""
 
     def _run(self, *args):
-        script = os.path.join(os.path.dirname(sys.executable), 'nova-vfio-lm')
-        argv = ([script] if os.path.exists(script) else
-                [sys.executable, '-m', 'nova_vfio_lm.cmd.manage'])
-        return subprocess.run(argv + ['upgrade'] + list(args),
+        return subprocess.run(commands.nova_vfio_lm() + ['upgrade'] +
+                              list(args),
                               capture_output=True, text=True, timeout=300)
 
     def test_help(self):

@@ -4,7 +4,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import textwrap
 
 import fixtures
@@ -13,6 +12,7 @@ import testtools
 
 from nova_vfio_lm.cmd import run
 from nova_vfio_lm.hostcheck import startup
+from tests import commands
 from tests.unit import test_hostcheck
 
 NOVA_CONF = '''
@@ -24,13 +24,6 @@ NOVA_CONF = '''
     '''  # noqa: E501
 
 
-def _command():
-    script = os.path.join(os.path.dirname(sys.executable), 'nova-vfio-lm')
-    if os.path.exists(script):
-        return [script]
-    return [sys.executable, '-m', 'nova_vfio_lm.cmd.manage']
-
-
 class CheckHostCommandTest(testtools.TestCase):
 
     def setUp(self):
@@ -40,10 +33,11 @@ class CheckHostCommandTest(testtools.TestCase):
         with open(self.conf, 'w') as f:
             f.write(textwrap.dedent(NOVA_CONF))
 
-    def _check(self, host, *args, commands=True):
-        argv = _command() + ['check-host', '--config-file', self.conf,
-                             '--host-root', test_hostcheck.root(host)]
-        if commands:
+    def _check(self, host, *args, recorded=True):
+        argv = commands.nova_vfio_lm() + [
+            'check-host', '--config-file', self.conf,
+            '--host-root', test_hostcheck.root(host)]
+        if recorded:
             argv += ['--recorded-commands',
                      os.path.join(test_hostcheck.HOSTS, host, 'commands')]
         result = subprocess.run(argv + list(args), capture_output=True,
@@ -82,7 +76,7 @@ class CheckHostCommandTest(testtools.TestCase):
 
     def test_live_tools_on_a_fixture_root_never_crash(self):
         # whatever this machine has of devlink, libvirt and virsh
-        result = self._check('unknowns', '--format', 'json', commands=False)
+        result = self._check('unknowns', '--format', 'json', recorded=False)
         self.assertIn(result.returncode, (0, 1), result.stderr)
         found = {(f['device'], f['check']): f['status']
                  for f in json.loads(result.stdout)['findings']}
