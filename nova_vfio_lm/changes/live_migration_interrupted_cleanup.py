@@ -12,7 +12,11 @@ Nova 2025.1+ does the same. This change, on every series:
 - the source, as it resets such a migration at start, moves the
   allocation back from the migration to the server (what a rollback does);
 - a compute's audit frees the PCI devices it holds for an ``error`` live
-  migration of a server that is not on that compute.
+  migration of a server that is not on that compute. The audit reads the
+  compute's servers before its migrations, so a server that a later
+  migration brought here in between looks absent; the servers of such
+  migrations are read again first, and one now on this compute, or
+  migrating again, keeps its devices.
 """
 
 from oslo_log import log as logging
@@ -29,6 +33,28 @@ def _stale_live_migrations(instances, migrations):
             if migration.status == 'error'
             and migration.migration_type == 'live-migration'
             and migration.instance_uuid not in here]
+
+
+def _arrived_or_moving(tracker, stale):
+    """Servers of ``stale`` migrations whose devices here may be in use.
+
+    Those now on the tracker's node, and those live-migrating again.
+    """
+    from nova.compute import task_states
+    from nova import objects
+
+    node = getattr(tracker, '_vfio_lm_node', None)
+    if node is None:
+        node = objects.ComputeNode.get_by_id(tracker._context,
+                                             tracker.node_id)
+        tracker._vfio_lm_node = node
+    found = objects.InstanceList.get_by_filters(
+        tracker._context, {'uuid': sorted({m.instance_uuid for m in stale})},
+        expected_attrs=[])
+    return {instance.uuid for instance in found
+            if (instance.host, instance.node) == (
+                node.host, node.hypervisor_hostname) or
+            instance.task_state == task_states.MIGRATING}
 
 
 class LiveMigrationInterruptedCleanup(base.Change):
@@ -64,6 +90,8 @@ class LiveMigrationInterruptedCleanup(base.Change):
             def clean_usage(self, instances, migrations):
                 stale = _stale_live_migrations(instances, migrations)
                 if stale:
+                    kept = _arrived_or_moving(self, stale)
+                    stale = [m for m in stale if m.instance_uuid not in kept]
                     migrations = [m for m in migrations if m not in stale]
                 return original(self, instances, migrations)
             return clean_usage

@@ -483,6 +483,30 @@ class HeldMigrationTest(_LiveMigrationCloud):
         self.assertEqual(2, len(self.device_addresses(server['id'])))
         self.held_migrations[0].vfio_lm_aborted.set()
 
+    def test_audit_keeps_vfs_of_a_server_that_arrived_meanwhile(self):
+        server = self.boot_on('compute1', count=2)
+        # an earlier live migration of the server to compute2 failed
+        failed = objects.Migration(
+            context=self.ctxt, instance_uuid=server['id'], status='error',
+            migration_type='live-migration', source_compute='compute1',
+            dest_compute='compute2', source_node='compute1',
+            dest_node='compute2', dest_compute_id=objects.ComputeNode.
+            get_by_nodename(self.ctxt, 'compute2').id,
+            project_id=server['tenant_id'], user_id=server['user_id'])
+        failed.create()
+        self.release_live_migrations()  # this one is not held
+        server, migration = self.live_migrate(server, host='compute2')
+        self.assert_landed_on_compute2(server, migration)
+        # an audit of compute2 that read its servers before this one
+        # arrived, and its migrations after this migration completed
+        tracker = self.computes['compute2'].manager.rt.pci_tracker
+        tracker.clean_usage(objects.InstanceList(objects=[]),
+                            objects.MigrationList(objects=[failed]))
+        tracker.save(self.ctxt)
+
+        self.assertEqual(2, len(self.device_addresses(server['id'])))
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+
     def test_race_for_the_last_free_vf_has_one_winner(self):
         self.boot_on('compute2', count=2)  # one migratable VF left there
         first = self.boot_on('compute1')
