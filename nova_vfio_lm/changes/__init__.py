@@ -2,6 +2,7 @@
 
 from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_card_check
+from nova_vfio_lm.changes import compute_live_migration_claims_kept_at_audit
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
 from nova_vfio_lm.changes import compute_live_migration_pf_limit
@@ -73,4 +74,5 @@ ALL = (
     compute_pci_card_info.CHANGE,
     compute_live_migration_card_check.CHANGE,
     compute_options_checked_at_start.CHANGE,
+    compute_live_migration_claims_kept_at_audit.CHANGE,
 )

@@ -507,6 +507,24 @@ class HeldMigrationTest(_LiveMigrationCloud):
         self.assertEqual(2, len(self.device_addresses(server['id'])))
         self.assertEqual((4, 2), self.pci_counts('compute2'))
 
+    def test_audit_keeps_vfs_claimed_before_the_record_names_the_host(self):
+        server = self.boot_on('compute1', count=2)
+        self.start_live_migration(server, host='compute2')
+        self.wait_until_held(server)
+        # an audit of compute2 in the moment between its pre-check claim
+        # and the conductor writing compute2 into the migration record:
+        # it knows neither the server nor a migration to it
+        tracker = self.computes['compute2'].manager.rt.pci_tracker
+        tracker.clean_usage(objects.InstanceList(objects=[]),
+                            objects.MigrationList(objects=[]))
+        tracker.save(self.ctxt)
+        self.assertEqual(2, len(self.device_addresses(server['id'],
+                                                      status='claimed')))
+
+        self.release_live_migrations()
+        server, migration = self.wait_for_live_migration(server)
+        self.assert_landed_on_compute2(server, migration)
+
     def test_race_for_the_last_free_vf_has_one_winner(self):
         self.boot_on('compute2', count=2)  # one migratable VF left there
         first = self.boot_on('compute1')
