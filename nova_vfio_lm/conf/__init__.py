@@ -1,5 +1,7 @@
 """The plugin's configuration: one group, ``[vfio_lm]``, in nova.conf."""
 
+import os
+
 from oslo_config import cfg
 
 from nova_vfio_lm.conf import vfio_lm
@@ -29,6 +31,11 @@ def check(conf):
         except (cfg.ConfigFileValueError, ValueError) as exc:
             raise InvalidOption('invalid [%s] %s%s: %s' % (
                 vfio_lm.GROUP.name, opt.name, _raw_value(conf, opt), exc))
+    # a mistyped folder would make every card 'unknown', never refused
+    recorded = conf.vfio_lm.recorded_commands_dir
+    if recorded and not os.path.isdir(recorded):
+        raise InvalidOption('invalid [%s] recorded_commands_dir = %s: not a '
+                            'directory' % (vfio_lm.GROUP.name, recorded))
 
 
 def _raw_value(conf, opt):

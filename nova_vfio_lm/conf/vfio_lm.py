@@ -61,8 +61,8 @@ OPTS.append(cfg.StrOpt(
          '"devlink-dev-info-pci-0000:81:00.0.json"). For a nova-compute '
          'that cannot run devlink itself, such as a container without '
          'iproute2 whose host records the answers, and for stand-in '
-         'hosts. Unset: run devlink. Read by nova-compute as it '
-         'starts.'))
+         'hosts. The directory must exist, or nova-compute does not '
+         'start. Unset: run devlink. Read by nova-compute as it starts.'))
 
 
 def register_opts(conf):

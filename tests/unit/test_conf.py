@@ -38,3 +38,14 @@ class CheckTest(testtools.TestCase):
             self._conf('max_migrating_vfs_per_pf = 0\n'))
         self.assertIn('invalid [vfio_lm] max_migrating_vfs_per_pf = 0',
                       str(error))
+
+    def test_recorded_commands_dir_must_exist(self):
+        missing = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                               'devlinks')
+        error = self.assertRaises(
+            conf.InvalidOption, conf.check,
+            self._conf('recorded_commands_dir = %s\n' % missing))
+        self.assertIn('invalid [vfio_lm] recorded_commands_dir = %s: not a '
+                      'directory' % missing, str(error))
+        os.mkdir(missing)
+        conf.check(self._conf('recorded_commands_dir = %s\n' % missing))
