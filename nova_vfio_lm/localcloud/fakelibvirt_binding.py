@@ -11,6 +11,9 @@ its peers through the run folder:
 - a domain's PCI ``<hostdev>`` elements are kept as libvirt keeps them,
   and a guest is refused a VF that another running guest of the host
   holds, as VFIO refuses a device already open;
+- a device attached to or detached from a running guest (Nova's
+  hot-plug of a port whose VF cannot move) changes its kept XML and is
+  recorded per host (:meth:`.hypervisor.HostDomains.plugs`);
 - ``migrateToURI3`` writes the guest, with the destination XML Nova sent,
   into the destination host's domains; it can be held, released, failed
   or aborted from outside (:class:`.hypervisor.Hypervisor`).
@@ -308,11 +311,110 @@ def carry_guest_files(xml, source_dir, dest_dir):
     return etree.tostring(doc, encoding='unicode')
 
 
+def _with_device(xml, device_xml):
+    doc = etree.fromstring(xml)
+    doc.find('./devices').append(etree.fromstring(device_xml))
+    return etree.tostring(doc, encoding='unicode')
+
+
+def _device_key(device_xml):
+    """An interface's MAC address, or the VFs of a hostdev."""
+    mac = etree.fromstring(device_xml).find('./mac')
+    if mac is not None:
+        return mac.get('address').lower()
+    return tuple(hypervisor_mod.hostdev_addresses(
+        '<domain><devices>%s</devices></domain>' % device_xml))
+
+
+def _same_device(xml, device_xml):
+    """The element of a domain XML that is that device, or None.
+
+    An interface is known by its MAC address, a hostdev by its VF.
+    """
+    gone = etree.fromstring(device_xml)
+    mac = gone.find('./mac')
+    wanted = hypervisor_mod.hostdev_addresses(
+        '<domain><devices>%s</devices></domain>' % device_xml)
+    devices = etree.fromstring(xml).find('./devices')
+    for element in devices:
+        if element.tag != gone.tag:
+            continue
+        own = element.find('./mac')
+        if mac is not None and own is not None:
+            if own.get('address').lower() == mac.get('address').lower():
+                return element
+        elif wanted and wanted == hypervisor_mod.hostdev_addresses(
+                '<domain><devices>%s</devices></domain>'
+                % etree.tostring(element, encoding='unicode')):
+            return element
+    return None
+
+
+def _without_device(xml, device_xml):
+    """The XML without that device."""
+    element = _same_device(xml, device_xml)
+    if element is None:
+        return xml
+    doc = element.getroottree().getroot()
+    element.getparent().remove(element)
+    return etree.tostring(doc, encoding='unicode')
+
+
+_attach_device_flags = _fake.Domain.attachDeviceFlags
+_detach_device_flags = _fake.Domain.detachDeviceFlags
+
+
+def attachDeviceFlags(domain, xml, flags):
+    connection = domain._connection
+    kept = getattr(domain, '_vfio_lm_xml', None)
+    uuid = domain.UUIDString()
+    if kept is not None:
+        check_hostdevs_free(connection.store, _with_device(kept, xml), uuid)
+    result = _attach_device_flags(domain, xml, flags)
+    if kept is not None:
+        domain._vfio_lm_xml = _with_device(kept, xml)
+        connection._save(domain)
+        if flags & _fake.VIR_DOMAIN_AFFECT_LIVE:
+            connection.store.record_plug(uuid, 'attach', xml)
+    return result
+
+
+def detachDeviceFlags(domain, xml, flags):
+    """Detach, then tell Nova the device is gone, as libvirt does.
+
+    Nova waits for libvirt's device-removed event (20 s by default)
+    before it looks whether the device went; the fake sends none.
+    """
+    connection = domain._connection
+    # the alias libvirt gave the device, which its event names; the fake
+    # drops the device at Nova's first (persistent) detach, so kept
+    aliases = domain.__dict__.setdefault('_vfio_lm_aliases', {})
+    live = _same_device(domain.XMLDesc(0), xml)
+    if live is not None and live.find('./alias') is not None:
+        aliases[_device_key(xml)] = live.find('./alias').get('name')
+    result = _detach_device_flags(domain, xml, flags)
+    kept = getattr(domain, '_vfio_lm_xml', None)
+    if kept is not None:
+        domain._vfio_lm_xml = _without_device(kept, xml)
+        connection._save(domain)
+        if flags & _fake.VIR_DOMAIN_AFFECT_LIVE:  # not the persistent one
+            connection.store.record_plug(domain.UUIDString(), 'detach', xml)
+    removed = connection._event_callbacks.get(
+        _fake.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED)
+    if removed and flags & _fake.VIR_DOMAIN_AFFECT_LIVE:
+        callback, opaque = removed
+        callback(connection, domain, aliases.pop(_device_key(xml), None),
+                 opaque)
+    return result
+
+
 def abortJob(domain):
     domain._vfio_lm_abort = True
 
 
 _fake.Domain.migrateToURI3 = migrateToURI3
 _fake.Domain.abortJob = abortJob
+_fake.Domain.attachDeviceFlags = attachDeviceFlags
+_fake.Domain.detachDeviceFlags = detachDeviceFlags
 _fake.Domain.jobStats = fakelibvirt_jobs.job_stats_reporting_end_once(
     _fake)

@@ -133,6 +133,32 @@ class HostDomains:
     def get(self, uuid):
         return _read_json(self._file(uuid))
 
+    # -- hot-plug -----------------------------------------------------
+
+    def _plugs_file(self):
+        return os.path.join(self.path, 'plugs.jsonl')
+
+    def record_plug(self, uuid, action, xml):
+        """Note a device attached to or detached from a running guest."""
+        os.makedirs(self.path, exist_ok=True)
+        interfaces = hostdev_interfaces(
+            '<domain><devices>%s</devices></domain>' % xml)
+        entry = {'server': uuid, 'action': action,
+                 'device': etree.fromstring(xml).tag,
+                 'vfs': [vf for _mac, vf in interfaces],
+                 'macs': [mac for mac, _vf in interfaces]}
+        with open(self._plugs_file(), 'a') as f:
+            f.write(json.dumps(entry, sort_keys=True) + '\n')
+
+    def plugs(self, uuid=None):
+        """Attaches and detaches, oldest first (of one server)."""
+        try:
+            with open(self._plugs_file()) as f:
+                found = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+        return [e for e in found if uuid is None or e['server'] == uuid]
+
 
 def hostdev_addresses(xml):
     """Source PCI addresses of a domain XML's hostdevs, as ``0000:81:00.1``.
@@ -149,6 +175,25 @@ def hostdev_addresses(xml):
         found.append('%04x:%02x:%02x.%x' % tuple(
             int(address.get(key, '0'), 16)
             for key in ('domain', 'bus', 'slot', 'function')))
+    return found
+
+
+def hostdev_interfaces(xml):
+    """``[(MAC, VF)]`` of a domain XML's ``<interface type='hostdev'>``.
+
+    What the SR-IOV agent of a real host reads from its PFs: the MAC
+    address each VF given to a guest has.
+    """
+    found = []
+    for interface in etree.fromstring(xml).findall(
+            "./devices/interface[@type='hostdev']"):
+        mac = interface.find('./mac')
+        address = interface.find('./source/address')
+        if mac is None or address is None or address.get('bus') is None:
+            continue
+        found.append((mac.get('address').lower(), '%04x:%02x:%02x.%x' % tuple(
+            int(address.get(key, '0'), 16)
+            for key in ('domain', 'bus', 'slot', 'function'))))
     return found
 
 
