@@ -89,6 +89,10 @@ class Rest:
         return self.conn.compute.get(
             path, microversion=COMPUTE_API_VERSION).status_code != 404
 
+    def network(self, path, **params):
+        """A Neutron API read (``path`` under ``/v2.0``)."""
+        return self.conn.network.get(path, params=params).json()
+
     def placement(self, path, **params):
         return self.conn.placement.get(
             path, params=params,

@@ -26,6 +26,11 @@ from nova_vfio_lm.localcloud import supervisor as supervisor_mod
 
 #: Memory of each flavor the cloud creates (MiB); one vCPU, 1 GB disk.
 FLAVOR_RAM = 256
+#: The shared networks the cloud creates: name -> (physnet, VLAN, CIDR).
+NETWORKS = {
+    'lm-net': ('physnet1', 101, '10.1.0.0/24'),
+    'legacy-net': ('physnet2', 102, '10.2.0.0/24'),
+}
 
 
 class LocalCloud:
@@ -48,7 +53,7 @@ class LocalCloud:
                                                  self.keystone)
         self.glance = glance_mod.Glance(run, sup, self.db, self.keystone)
         self.neutron = neutron_mod.Neutron(run, sup, self.db, self.keystone,
-                                           self.rabbit)
+                                           self.rabbit, self.layout)
         self.nova = nova_mod.Nova(run, sup, self.db, self.keystone,
                                   self.rabbit, self.neutron, self.layout)
 
@@ -104,8 +109,9 @@ class LocalCloud:
             step('computes and cells')
             self.wait_for_computes()
             self.nova.discover_hosts()
-            step('flavors and image')
+            step('flavors, networks and image')
             self.create_flavors()
+            self.create_networks()
             self.glance.upload_tiny_image()
             step('up')
         except BaseException:
@@ -122,6 +128,8 @@ class LocalCloud:
     def wait_for_computes(self, timeout=180):
         """Until every compute's service is up and reported to placement.
 
+        And its SR-IOV agent alive in Neutron.
+
         Polled through the REST API: each ``openstack`` call costs about
         two seconds of start-up.
         """
@@ -134,10 +142,14 @@ class LocalCloud:
             up = {s['host'] for s in services if s['state'] == 'up'}
             providers = {p['name'] for p in rest.placement(
                 '/resource_providers')['resource_providers']}
-            if hosts <= up and hosts <= providers:
+            agents = {a['host'] for a in rest.network(
+                '/agents', agent_type='NIC Switch agent')['agents']
+                if a['alive']}
+            if hosts <= up and hosts <= providers and hosts <= agents:
                 return
-            for host in hosts - up:
-                name = 'nova-compute-%s' % host
+            for name in (['nova-compute-%s' % host for host in hosts - up]
+                         + [neutron_mod.AGENT % host
+                            for host in hosts - agents]):
                 if not self.sup.pid(name):
                     raise supervisor_mod.ServiceFailed(
                         '%s exited; its log:\n%s' % (name, supervisor_mod.tail(
@@ -145,8 +157,9 @@ class LocalCloud:
             time.sleep(1)
         raise supervisor_mod.ServiceFailed(
             'computes %s did not come up within %d s; services up: %s, '
-            'resource providers: %s' % (', '.join(sorted(hosts)), timeout,
-                                        sorted(up), sorted(providers)))
+            'resource providers: %s, SR-IOV agents alive: %s' % (
+                ', '.join(sorted(hosts)), timeout, sorted(up),
+                sorted(providers), sorted(agents)))
 
     def create_flavors(self):
         """The PCI flavors of :mod:`.layout` and ``plain`` (openstacksdk)."""
@@ -159,6 +172,19 @@ class LocalCloud:
                 compute.create_flavor_extra_specs(flavor, {
                     'pci_passthrough:alias': '%s:%d' % pci})
 
+    def create_networks(self):
+        """:data:`NETWORKS`, shared, on the VFs' physnets (openstacksdk)."""
+        network = client_mod.Rest(self.clouds_yaml).conn.network
+        for name, (physnet, vlan, cidr) in sorted(NETWORKS.items()):
+            net = network.create_network(
+                name=name, shared=True, provider_network_type='vlan',
+                provider_physical_network=physnet,
+                provider_segmentation_id=vlan)
+            # no DHCP agent: the guest's address comes with its port
+            network.create_subnet(network_id=net.id, name=name + '-v4',
+                                  ip_version=4, cidr=cidr,
+                                  enable_dhcp=False)
+
     def _starters(self):
         starters = {'nova-api': self.nova.start_api,
                     'nova-conductor': self.nova.start_conductor,
@@ -167,6 +193,8 @@ class LocalCloud:
         for host in self.layout:
             starters['nova-compute-%s' % host] = functools.partial(
                 self.nova.start_compute, host)
+            starters[neutron_mod.AGENT % host] = functools.partial(
+                self.neutron.start_agent, host)
         return starters
 
     def service_names(self):

@@ -7,6 +7,11 @@ real cards do, so ``device_spec`` tells them apart by address. The first
 two computes have both cards; any further compute has only the older
 card, a destination without live-migratable VFs.
 
+Each card's VFs are on a physical network of their own, as an operator
+wires a cloud whose ports must know what they get: a ``direct`` port on
+``physnet1`` gets a ConnectX-7 VF, which moves with its state, one on
+``physnet2`` a ConnectX-6 Dx VF, which Nova unplugs and plugs again.
+
 Each card also has the PSID and running firmware its PF reports to
 ``devlink dev info``: a compute reads them from recordings
 (:func:`devlink_dev_info`, ``[vfio_lm] recorded_commands_dir``), since the
@@ -23,13 +28,17 @@ VENDOR_ID = '15b3'
 VF_PRODUCT_ID = '101e'
 
 #: Card models: PF product id, VFs per PF, whether VFs are migratable,
-#: the PSID and running firmware devlink reports for the PF.
+#: the PSID and running firmware devlink reports for the PF, the physical
+#: network of its VFs.
 CARDS = {
     'cx7': {'pf_product_id': '1021', 'vfs': 4, 'live_migratable': True,
-            'psid': 'MT_0000000894', 'firmware': '28.41.1000'},
+            'psid': 'MT_0000000894', 'firmware': '28.41.1000',
+            'physnet': 'physnet1'},
     'cx6dx': {'pf_product_id': '101d', 'vfs': 2, 'live_migratable': False,
-              'psid': 'MT_0000000359', 'firmware': '22.41.1000'},
+              'psid': 'MT_0000000359', 'firmware': '22.41.1000',
+              'physnet': 'physnet2'},
 }
+PHYSNETS = sorted({card['physnet'] for card in CARDS.values()})
 
 #: The aliases every API and compute of the cloud knows.
 ALIASES = [
@@ -71,6 +80,17 @@ def vf_addresses(card):
             for n in range(card['vfs'])]
 
 
+def pf_netdev(card):
+    """The PF's network device name, as systemd names a PCIe NIC port."""
+    return 'enp%ds0f0np0' % card['bus']
+
+
+def physical_device_mappings(cards):
+    """``physnet:netdev,...`` of the SR-IOV agent of a compute's cards."""
+    return ','.join('%s:%s' % (card['physnet'], pf_netdev(card))
+                    for card in cards)
+
+
 def devlink_command(card):
     """``devlink -j dev info pci/<PF>`` of a card."""
     return ('devlink', '-j', 'dev', 'info', 'pci/%s' % pf_address(card))
@@ -103,6 +123,7 @@ def device_specs(cards):
     for card in cards:
         spec = {'address': '0000:%02x:*.*' % card['bus'],
                 'vendor_id': VENDOR_ID, 'product_id': VF_PRODUCT_ID,
+                'physical_network': card['physnet'],
                 'live_migratable': 'yes' if card['live_migratable'] else 'no'}
         if card['live_migratable']:
             # bound to its variant driver by the operator, not by libvirt

@@ -3,8 +3,9 @@
 Nova's live migration lists a server's ports through the Neutron API even
 when it has none, so the cloud runs a real neutron-server: ML2 with the
 ``flat`` and ``vlan`` type drivers and only the ``sriovnicswitch``
-mechanism driver (an SR-IOV agent stand-in reports to it), no L3, DHCP,
-metadata, OVS or OVN.
+mechanism driver, no L3, DHCP, metadata, OVS or OVN. Each compute has an
+SR-IOV NIC agent stand-in (:mod:`.sriov_agent`) that reports to it over
+RPC; ``physnet1`` and ``physnet2`` carry VLAN and flat networks.
 
 It is deployed the way that works from 2024.1 to 2026.2 (which has no
 eventlet API server left): the API under uwsgi, and
@@ -18,14 +19,19 @@ import glob
 import os
 import shutil
 
+from nova_vfio_lm.localcloud import layout
 from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.localcloud import service
 
 API = 'neutron-api'
 RPC = 'neutron-rpc-server'
 PERIODIC = 'neutron-periodic-workers'
-PHYSNET = 'physnet1'
+AGENT = 'neutron-sriov-agent-%s'
 VLAN_RANGE = (100, 200)
+#: Seconds between an agent's state reports; neutron-server thinks an
+#: agent dead after AGENT_DOWN_TIME without one (the defaults: 30, 75).
+REPORT_INTERVAL = 10
+AGENT_DOWN_TIME = 40
 #: The RPC queues whose consumers prove the RPC server listens.
 RPC_QUEUES = ('q-plugin', 'q-reports-plugin')
 
@@ -40,6 +46,8 @@ class Neutron(service.Service):
     :param keystone: the :class:`~.keystone.Keystone` it authenticates
         against and registers with.
     :param rabbit: the :class:`~.rabbitmq.RabbitMQ` of the agents' RPC.
+    :param computes: ``{host: [card, ...]}`` (:mod:`.layout`): one agent
+        each.
     :param periodic_workers: also run ``neutron-periodic-workers`` where
         the release has it (2024.2 on). With ML2/SR-IOV it only expires
         quota reservations, so it is off to save memory.
@@ -47,9 +55,10 @@ class Neutron(service.Service):
 
     name = 'neutron'
 
-    def __init__(self, run, sup, db, keystone, rabbit, bindir=None,
-                 periodic_workers=False):
+    def __init__(self, run, sup, db, keystone, rabbit, computes=None,
+                 bindir=None, periodic_workers=False):
         super().__init__(run, sup, bindir=bindir)
+        self.computes = computes or {}
         self.db = db
         self.keystone = keystone
         self.rabbit = rabbit
@@ -109,6 +118,7 @@ class Neutron(service.Service):
                 'api_workers': 1,
                 'rpc_workers': 1,
                 'rpc_state_report_workers': 0,
+                'agent_down_time': AGENT_DOWN_TIME,
                 'dhcp_agent_notification': False,
                 'notify_nova_on_port_status_changes': True,
                 'notify_nova_on_port_data_changes': True,
@@ -133,11 +143,24 @@ class Neutron(service.Service):
                 'project_network_types': 'vlan',
                 'mechanism_drivers': 'sriovnicswitch',
             },
-            'ml2_type_flat': {'flat_networks': PHYSNET},
+            'ml2_type_flat': {'flat_networks': ','.join(layout.PHYSNETS)},
             'ml2_type_vlan': {
-                'network_vlan_ranges': '%s:%d:%d' % ((PHYSNET,)
-                                                     + VLAN_RANGE)},
+                'network_vlan_ranges': ','.join(
+                    '%s:%d:%d' % ((physnet,) + VLAN_RANGE)
+                    for physnet in layout.PHYSNETS)},
         })
+        for host, cards in self.computes.items():
+            runfolder.write_ini(self.agent_conf_path(host), {
+                'DEFAULT': {'host': host,
+                            'transport_url': self.rabbit.transport_url()},
+                'sriov_nic': {'physical_device_mappings':
+                              layout.physical_device_mappings(cards)},
+                'AGENT': {'report_interval': REPORT_INTERVAL},
+                'fake_hypervisor': {'path': self.run.sub('hypervisor')},
+            })
+
+    def agent_conf_path(self, host):
+        return os.path.join(self.config_dir(), 'sriov_agent-%s.ini' % host)
 
     def init(self, timeout=600):
         """Create and migrate the database; register ``network``."""
@@ -177,12 +200,20 @@ class Neutron(service.Service):
         names = [API, RPC]
         if self.periodic_workers and os.path.exists(self.bin(PERIODIC)):
             names.append(PERIODIC)
-        return names
+        return names + [AGENT % host for host in self.computes]
+
+    def start_agent(self, host):
+        """Start ``host``'s SR-IOV agent stand-in."""
+        self.sup.start(AGENT % host, [
+            self.bin('python'), '-m', 'nova_vfio_lm.localcloud.sriov_agent',
+            '--config-file', self.agent_conf_path(host)])
 
     def start(self, timeout=120):
         env = self.config_env()
         self.sup.start(API, self.api_argv(), env=env)
         for name in self.process_names()[1:]:
+            if name in self.agent_names():
+                continue
             self.sup.start(name, [self.bin(name)] + self.config_args(),
                            env=env)
         self.sup.wait_ready(API, lambda: service.http_answers(
@@ -190,6 +221,11 @@ class Neutron(service.Service):
         self.sup.wait_ready(API, lambda: service.http_answers(
             self.run.url(self.name, '/v2.0/networks'), (401,)), timeout)
         self.sup.wait_ready(RPC, self._rpc_listens, timeout)
+        for host in self.computes:
+            self.start_agent(host)
+
+    def agent_names(self):
+        return [AGENT % host for host in self.computes]
 
     def _rpc_listens(self):
         """True once the RPC server consumes the plugin's queues."""

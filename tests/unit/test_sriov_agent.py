@@ -1,0 +1,49 @@
+"""What the local cloud's SR-IOV agent stand-in reads as a host's VFs."""
+
+import fixtures
+import testtools
+
+from nova_vfio_lm.localcloud import hypervisor
+from nova_vfio_lm.localcloud import layout
+from nova_vfio_lm.localcloud import sriov_agent
+
+GUEST = """<domain><uuid>u1</uuid><devices>
+  <interface type='hostdev' managed='no'>
+    <mac address='FA:16:3E:00:00:01'/>
+    <source><address type='pci' domain='0x0000' bus='0x81' slot='0x00'
+      function='0x3'/></source>
+  </interface>
+  <interface type='bridge'><mac address='fa:16:3e:00:00:02'/></interface>
+  <hostdev mode='subsystem' type='pci'><source><address domain='0x0000'
+    bus='0x81' slot='0x00' function='0x1'/></source></hostdev>
+</devices></domain>"""
+
+
+class AssignedDevicesTest(testtools.TestCase):
+
+    def test_running_guests_port_vfs_with_their_macs(self):
+        store = hypervisor.Hypervisor(
+            self.useFixture(fixtures.TempDir()).path).host('compute1')
+        store.save('u1', GUEST, running=True)
+        store.save('u2', GUEST.replace('0x3', '0x4'), running=False)
+
+        # the flavor's <hostdev> has no MAC: no port of neutron's
+        self.assertEqual({('fa:16:3e:00:00:01', '0000:81:00.3')},
+                         sriov_agent.assigned_devices(store))
+
+
+class DeviceMappingsTest(testtools.TestCase):
+
+    def test_mappings_of_a_compute_with_both_cards(self):
+        cards = layout.default_layout()['compute1']
+        entries = layout.physical_device_mappings(cards).split(',')
+
+        self.assertEqual({'physnet1': ['enp129s0f0np0'],
+                          'physnet2': ['enp130s0f0np0']},
+                         sriov_agent.device_mappings(entries))
+
+    def test_entry_without_netdev_is_refused_naming_it(self):
+        error = self.assertRaises(ValueError, sriov_agent.device_mappings,
+                                  ['physnet1'])
+        self.assertIn("'physnet1'", str(error))
+        self.assertIn('physical_device_mappings', str(error))
