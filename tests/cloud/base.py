@@ -64,15 +64,20 @@ class CloudScenario(testtools.TestCase):
 
     # -- servers --------------------------------------------------------
 
-    def boot(self, flavor, host=None, client=None):
+    def boot(self, flavor, host=None, client=None, ports=()):
         """A server of ``flavor`` (on ``host``), ACTIVE; deleted after.
 
         Not ``--wait``: the client polls every five seconds, the scenario
         polls Nova's API twice a second.
+
+        :param ports: IDs of the neutron ports it gets (else none).
         """
         client = client or self.admin
-        args = ['server', 'create', '--flavor', flavor, '--image', 'tiny',
-                '--nic', 'none']
+        args = ['server', 'create', '--flavor', flavor, '--image', 'tiny']
+        for port in ports:
+            args += ['--nic', 'port-id=%s' % port]
+        if not ports:
+            args += ['--nic', 'none']
         if host:
             args += ['--availability-zone', 'nova:%s' % host]
         server = client.json(*(args + ['vm-%s' % uuid.uuid4().hex[:8]]))
@@ -99,6 +104,50 @@ class CloudScenario(testtools.TestCase):
 
     def host_of(self, server_id):
         return self.show(server_id)['OS-EXT-SRV-ATTR:host']
+
+    # -- ports ------------------------------------------------------------
+
+    def create_port(self, network, vnic_type='direct'):
+        """A ``direct`` port on ``network`` (deleted after the test)."""
+        port = self.admin.json('port', 'create', '--network', network,
+                               '--vnic-type', vnic_type,
+                               'port-%s' % uuid.uuid4().hex[:8])
+        self.addCleanup(self.admin.run, 'port', 'delete', port['id'])
+        return port['id']
+
+    def port(self, port_id):
+        return self.rest.network('/ports/%s' % port_id)['port']
+
+    def port_bindings(self, port_id):
+        """``[(host, status, VF)]`` of every binding neutron keeps."""
+        return sorted(
+            (b['host'], b['status'], b['profile'].get('pci_slot'))
+            for b in self.rest.network(
+                '/ports/%s/bindings' % port_id)['bindings'])
+
+    def assert_port_on(self, port_id, host, vf):
+        """One binding, active on ``host`` with ``vf``; the port ACTIVE.
+
+        ACTIVE once ``host``'s SR-IOV agent has seen the VF in a guest.
+        """
+        self.assertEqual([(host, 'ACTIVE', vf)],
+                         self.port_bindings(port_id))
+        port = wait_for('port %s ACTIVE' % port_id, lambda: (
+            lambda p: p if p['status'] == 'ACTIVE' else None)(
+                self.port(port_id)))
+        self.assertEqual((host, vf), (port['binding:host_id'],
+                                      port['binding:profile']['pci_slot']))
+
+    def guest_port_vfs(self, host, server_id):
+        """``{MAC: VF}`` of the guest's port interfaces on ``host``."""
+        domain = self.hypervisor.host(host).get(server_id)
+        return dict(hypervisor_mod.hostdev_interfaces(domain['xml']))
+
+    def plugs(self, server_id):
+        """Devices hot-plugged into or out of the server, on any host."""
+        return [(host, entry['action'], entry['vfs'])
+                for host in sorted(self.cloud.layout)
+                for entry in self.hypervisor.host(host).plugs(server_id)]
 
     # -- live migrations ------------------------------------------------
 
