@@ -24,8 +24,11 @@ EXCLUDE_ENV = 'NOVA_VFIO_LM_CLOUD_EXCLUDE'
 def _cloud(args):
     from nova_vfio_lm.localcloud import cloud
 
-    computes = getattr(args, 'computes', None)
-    return cloud.LocalCloud(computes=computes)
+    if hasattr(args, 'computes'):
+        # a new cloud (up, test): never the layout a stale run folder
+        # saved, which an older version may have written
+        return cloud.LocalCloud(computes=args.computes or 3)
+    return cloud.LocalCloud()
 
 
 def _said_plainly(func):

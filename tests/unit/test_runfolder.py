@@ -18,3 +18,27 @@ class BasePortTest(testtools.TestCase):
                                       base_port=value)
             self.assertIn(runfolder.BASE_PORT_ENV, str(error))
             self.assertIn(repr(value), str(error))
+
+
+class StaleLayoutTest(testtools.TestCase):
+
+    def test_new_cloud_ignores_the_layout_a_stale_run_folder_saved(self):
+        import argparse
+
+        import fixtures
+
+        from nova_vfio_lm.localcloud import cli
+        from nova_vfio_lm.localcloud import layout
+
+        folder = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.EnvironmentVariable(runfolder.PATH_ENV,
+                                                     folder))
+        old = {'compute1': [{'bus': 0x81, 'model': 'cx7', 'vfs': 4}]}
+        runfolder.RunFolder(folder).save('layout', old)
+
+        new = cli._cloud(argparse.Namespace(computes=None))
+        existing = cli._cloud(argparse.Namespace())
+
+        self.assertEqual(layout.default_layout(3), new.layout)
+        # down, status and kill act on the cloud the folder describes
+        self.assertEqual(old, existing.layout)
