@@ -7,7 +7,8 @@ its peers through the run folder:
 - ``openAuth`` returns a connection for the host described by the JSON
   file named in ``$NOVA_VFIO_LM_FAKE_HOST`` (its cards, PFs and VFs, and
   the libvirt and QEMU versions), with the domains kept on disk
-  (:mod:`.hypervisor`);
+  (:mod:`.hypervisor`); each PF has a netdev named as
+  :func:`.layout.pf_netdev` says;
 - a domain's PCI ``<hostdev>`` elements are kept as libvirt keeps them,
   and a guest is refused a VF that another running guest of the host
   holds, as VFIO refuses a device already open;
@@ -40,6 +41,7 @@ from nova_vfio_lm.localcloud import layout
 from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
 from nova_vfio_lm.testing import fakelibvirt_jobs
+from nova_vfio_lm.testing import fakelibvirt_netdevs
 
 FIXTURES = 'nova.tests.fixtures'
 
@@ -75,6 +77,22 @@ fakelibvirt_hostdevs.PciHostdevFixture().setUp()
 def host_config():
     with open(os.environ[HOST_ENV]) as f:
         return json.load(f)
+
+
+def _pf_netdevs():
+    """Each card's PF has its netdev, which Nova records for its VFs.
+
+    Nova ties a QoS port's bandwidth (on the provider
+    ``<host>:NIC Switch agent:<PF netdev>``) to the VFs it may claim for
+    it through each VF's ``parent_ifname``, its PF's netdev name.
+    """
+    fakelibvirt_netdevs.PfNetdevFixture({
+        layout.pf_address(card): layout.pf_netdev(card)
+        for card in host_config()['cards']}).setUp()
+
+
+if HOST_ENV in os.environ:
+    _pf_netdevs()
 
 
 def pci_devices(cards):

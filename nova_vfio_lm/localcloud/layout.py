@@ -39,6 +39,8 @@ CARDS = {
               'physnet': 'physnet2'},
 }
 PHYSNETS = sorted({card['physnet'] for card in CARDS.values()})
+#: Bandwidth each PF offers each way to QoS ports (kbit/s): 10 Gbit/s.
+PF_KBPS = 10000000
 
 #: The aliases every API and compute of the cloud knows.
 ALIASES = [
@@ -88,6 +90,12 @@ def pf_netdev(card):
 def physical_device_mappings(cards):
     """``physnet:netdev,...`` of the SR-IOV agent of a compute's cards."""
     return ','.join('%s:%s' % (card['physnet'], pf_netdev(card))
+                    for card in cards)
+
+
+def resource_provider_bandwidths(cards):
+    """``netdev:egress:ingress,...`` (kbit/s) of the agent's PFs."""
+    return ','.join('%s:%d:%d' % (pf_netdev(card), PF_KBPS, PF_KBPS)
                     for card in cards)
 
 

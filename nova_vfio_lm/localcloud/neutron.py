@@ -2,8 +2,10 @@
 
 Nova's live migration lists a server's ports through the Neutron API even
 when it has none, so the cloud runs a real neutron-server: ML2 with the
-``flat`` and ``vlan`` type drivers and only the ``sriovnicswitch``
-mechanism driver, no L3, DHCP, metadata, OVS or OVN. Each compute has an
+``flat`` and ``vlan`` type drivers, only the ``sriovnicswitch``
+mechanism driver and the ``qos`` extension, the ``qos`` and ``placement``
+service plugins (the agents' PF bandwidth becomes providers in
+placement), no L3, DHCP, metadata, OVS or OVN. Each compute has an
 SR-IOV NIC agent stand-in (:mod:`.sriov_agent`) that reports to it over
 RPC; ``physnet1`` and ``physnet2`` carry VLAN and flat networks.
 
@@ -112,7 +114,8 @@ class Neutron(service.Service):
                 'bind_port': self.run.port(self.name),
                 'auth_strategy': 'keystone',
                 'core_plugin': 'ml2',
-                'service_plugins': '',
+                # QoS policies, and the agents' PF bandwidth in placement
+                'service_plugins': 'qos,placement',
                 'transport_url': self.rabbit.transport_url(),
                 # one RPC worker also takes the agents' state reports
                 'api_workers': 1,
@@ -132,6 +135,7 @@ class Neutron(service.Service):
                 'neutron'),
             # Neutron tells Nova of port events as Nova's own service user
             'nova': self.keystone.auth_options('nova'),
+            'placement': self.keystone.auth_options('neutron'),
             'oslo_concurrency': {
                 'lock_path': self.run.sub('neutron', 'lock')},
         })
@@ -142,6 +146,7 @@ class Neutron(service.Service):
                 'tenant_network_types': 'vlan',
                 'project_network_types': 'vlan',
                 'mechanism_drivers': 'sriovnicswitch',
+                'extension_drivers': 'qos',
             },
             'ml2_type_flat': {'flat_networks': ','.join(layout.PHYSNETS)},
             'ml2_type_vlan': {
@@ -153,8 +158,11 @@ class Neutron(service.Service):
             runfolder.write_ini(self.agent_conf_path(host), {
                 'DEFAULT': {'host': host,
                             'transport_url': self.rabbit.transport_url()},
-                'sriov_nic': {'physical_device_mappings':
-                              layout.physical_device_mappings(cards)},
+                'sriov_nic': {
+                    'physical_device_mappings':
+                        layout.physical_device_mappings(cards),
+                    'resource_provider_bandwidths':
+                        layout.resource_provider_bandwidths(cards)},
                 'AGENT': {'report_interval': REPORT_INTERVAL},
                 'fake_hypervisor': {'path': self.run.sub('hypervisor')},
             })

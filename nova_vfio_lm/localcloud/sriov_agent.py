@@ -12,7 +12,9 @@ host.
 
 Everything it tells neutron-server goes over RabbitMQ through Neutron's
 own agent RPC clients, as the real agent's does: state reports with its
-``physical_device_mappings`` every ``report_interval``, and devices up
+``physical_device_mappings`` and each PF's bandwidth (from which
+neutron-server's placement plugin makes the PF's bandwidth provider in
+placement) every ``report_interval``, and devices up
 (``update_device_list``) and down (``update_device_down``) as their VFs
 appear and go. Like the real agent it listens to neutron-server's port
 update notifications (a rolled-back migration rebinds the port, which
@@ -41,7 +43,11 @@ LOG = logging.getLogger('sriov-agent-standin')
 
 OPTS = {
     'DEFAULT': [cfg.StrOpt('host', required=True)],
-    'sriov_nic': [cfg.ListOpt('physical_device_mappings', default=[])],
+    'sriov_nic': [
+        cfg.ListOpt('physical_device_mappings', default=[]),
+        # netdev:egress:ingress (kbit/s), as the real agent's option
+        cfg.ListOpt('resource_provider_bandwidths', default=[]),
+    ],
     'fake_hypervisor': [cfg.StrOpt('path', required=True)],
 }
 #: Seconds between two looks at the host's guests.
@@ -58,6 +64,20 @@ def device_mappings(entries):
                              'entry %r: physnet:netdev expected' % entry)
         mappings.setdefault(physnet, []).append(netdev)
     return mappings
+
+
+def bandwidths(entries):
+    """``{netdev: {'egress': kbps, 'ingress': kbps}}`` from the option."""
+    found = {}
+    for entry in entries:
+        fields = entry.split(':')
+        if len(fields) != 3 or not all(f.isdigit() for f in fields[1:]):
+            raise ValueError('invalid [sriov_nic] resource_provider_bandwidths'
+                             ' entry %r: netdev:egress:ingress expected'
+                             % entry)
+        found[fields[0]] = {'egress': int(fields[1]),
+                            'ingress': int(fields[2])}
+    return found
 
 
 def assigned_devices(store):
@@ -131,12 +151,23 @@ class Agent:
         self.agent_id = 'nic-switch-agent.%s' % conf.host
         self.no_binding = constants.NO_ACTIVE_BINDING
         mappings = device_mappings(conf.sriov_nic.physical_device_mappings)
+        rp_bandwidths = bandwidths(
+            conf.sriov_nic.resource_provider_bandwidths)
         self.state = {
             'binary': constants.AGENT_PROCESS_NIC_SWITCH,
             'host': conf.host,
             'topic': constants.L2_AGENT_TOPIC,
-            'configurations': {'device_mappings': mappings,
-                               'extensions': [], 'devices': 0},
+            'configurations': {
+                'device_mappings': mappings,
+                # neutron-server's placement plugin makes a bandwidth
+                # provider of each PF under the compute's provider
+                constants.RP_BANDWIDTHS: rp_bandwidths,
+                constants.RP_INVENTORY_DEFAULTS: {
+                    'allocation_ratio': 1.0, 'min_unit': 1,
+                    'step_size': 1, 'reserved': 0},
+                'resource_provider_hypervisors': {
+                    netdev: conf.host for netdev in rp_bandwidths},
+                'extensions': [], 'devices': 0},
             'agent_type': constants.AGENT_TYPE_NIC_SWITCH,
             'resource_versions': resources.LOCAL_RESOURCE_VERSIONS,
             'start_flag': True}

@@ -107,13 +107,30 @@ class CloudScenario(testtools.TestCase):
 
     # -- ports ------------------------------------------------------------
 
-    def create_port(self, network, vnic_type='direct'):
+    def create_port(self, network, vnic_type='direct', qos_policy=None):
         """A ``direct`` port on ``network`` (deleted after the test)."""
-        port = self.admin.json('port', 'create', '--network', network,
-                               '--vnic-type', vnic_type,
-                               'port-%s' % uuid.uuid4().hex[:8])
+        args = ['port', 'create', '--network', network, '--vnic-type',
+                vnic_type]
+        if qos_policy:
+            args += ['--qos-policy', qos_policy]
+        port = self.admin.json(*(args + ['port-%s' % uuid.uuid4().hex[:8]]))
         self.addCleanup(self.admin.run, 'port', 'delete', port['id'])
         return port['id']
+
+    def create_min_bandwidth_policy(self, kbps):
+        """A QoS policy guaranteeing ``kbps`` egress; its ID."""
+        policy = self.admin.json('network', 'qos', 'policy', 'create',
+                                 'min-bw-%s' % uuid.uuid4().hex[:8])
+        self.addCleanup(self.admin.run, 'network', 'qos', 'policy',
+                        'delete', policy['id'])
+        self.admin.run('network', 'qos', 'rule', 'create', '--type',
+                       'minimum-bandwidth', '--min-kbps', kbps, '--egress',
+                       policy['id'])
+        return policy['id']
+
+    def provider_uuid(self, name):
+        return self.rest.placement('/resource_providers', name=name)[
+            'resource_providers'][0]['uuid']
 
     def port(self, port_id):
         return self.rest.network('/ports/%s' % port_id)['port']

@@ -9,10 +9,17 @@ one on ``legacy-net`` (``physnet2``) a ConnectX-6 Dx VF, which Nova
 unplugs before and plugs after the move, as it does without the plugin.
 """
 
+from nova_vfio_lm.localcloud import layout
+
 from tests.cloud import base
 
 LM_NET = 'lm-net'
 LEGACY_NET = 'legacy-net'
+#: A QoS port's guaranteed egress (kbit/s).
+MIN_KBPS = 1000
+#: Placement's name of the bandwidth provider of a host's ConnectX-7 PF.
+CX7_PF_PROVIDER = '%%s:NIC Switch agent:%s' % layout.pf_netdev(
+    layout.default_layout()['compute1'][0])
 
 
 class DirectPortTest(base.CloudScenario):
@@ -125,3 +132,29 @@ class DirectPortTest(base.CloudScenario):
                          self.plugs(server))
         self.assertEqual([], self.claims_elsewhere(server, 'compute2'))
         self.assertIsNone(self.guest_vfs('compute1', server))
+
+    def test_qos_port_takes_its_bandwidth_to_the_destination_pf(self):
+        """A minimum-bandwidth port's allocation moves to the new PF."""
+        policy = self.create_min_bandwidth_policy(MIN_KBPS)
+        port = self.create_port(LM_NET, qos_policy=policy)
+        server = self.boot('plain', 'compute1', ports=[port])
+        bandwidth = {'NET_BW_EGR_KILOBIT_PER_SEC': MIN_KBPS}
+        self.assertEqual(bandwidth, self.allocations(server).get(
+            CX7_PF_PROVIDER % 'compute1'))
+
+        migration = self.live_migrate(server, 'compute2')
+
+        self.assertEqual('completed', migration['status'])
+        allocations = self.allocations(server)
+        self.assertEqual(['compute2', CX7_PF_PROVIDER % 'compute2'],
+                         sorted(allocations))
+        self.assertEqual(bandwidth, allocations[CX7_PF_PROVIDER % 'compute2'])
+        # the port names the provider its bandwidth is on (per request
+        # group where neutron has port-resource-request-groups)
+        allocation = self.port(port)['binding:profile']['allocation']
+        self.assertEqual(
+            [self.provider_uuid(CX7_PF_PROVIDER % 'compute2')],
+            list(allocation.values()) if isinstance(allocation, dict)
+            else [allocation])
+        self.assert_port_moved_with_state(server, port, 'compute2')
+        self.assert_nothing_claimed('compute1')
