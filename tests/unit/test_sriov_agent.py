@@ -47,3 +47,20 @@ class DeviceMappingsTest(testtools.TestCase):
                                   ['physnet1'])
         self.assertIn("'physnet1'", str(error))
         self.assertIn('physical_device_mappings', str(error))
+
+    def test_bandwidths_of_each_pf_both_ways(self):
+        cards = layout.default_layout()['compute1']
+        entries = layout.resource_provider_bandwidths(cards).split(',')
+
+        self.assertEqual(
+            {'enp129s0f0np0': {'egress': layout.PF_KBPS,
+                               'ingress': layout.PF_KBPS},
+             'enp130s0f0np0': {'egress': layout.PF_KBPS,
+                               'ingress': layout.PF_KBPS}},
+            sriov_agent.bandwidths(entries))
+
+    def test_bandwidth_entry_without_both_directions_is_refused(self):
+        error = self.assertRaises(ValueError, sriov_agent.bandwidths,
+                                  ['enp129s0f0np0:1000'])
+        self.assertIn("'enp129s0f0np0:1000'", str(error))
+        self.assertIn('resource_provider_bandwidths', str(error))
