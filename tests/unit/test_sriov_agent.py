@@ -42,12 +42,6 @@ class DeviceMappingsTest(testtools.TestCase):
                           'physnet2': ['enp130s0f0np0']},
                          sriov_agent.device_mappings(entries))
 
-    def test_entry_without_netdev_is_refused_naming_it(self):
-        error = self.assertRaises(ValueError, sriov_agent.device_mappings,
-                                  ['physnet1'])
-        self.assertIn("'physnet1'", str(error))
-        self.assertIn('physical_device_mappings', str(error))
-
     def test_bandwidths_of_each_pf_both_ways(self):
         cards = layout.default_layout()['compute1']
         entries = layout.resource_provider_bandwidths(cards).split(',')
@@ -59,8 +53,12 @@ class DeviceMappingsTest(testtools.TestCase):
                                'ingress': layout.PF_KBPS}},
             sriov_agent.bandwidths(entries))
 
-    def test_bandwidth_entry_without_both_directions_is_refused(self):
-        error = self.assertRaises(ValueError, sriov_agent.bandwidths,
-                                  ['enp129s0f0np0:1000'])
-        self.assertIn("'enp129s0f0np0:1000'", str(error))
-        self.assertIn('resource_provider_bandwidths', str(error))
+    def test_a_bad_entry_is_refused_naming_option_and_entry(self):
+        for parse, option, entry in (
+                (sriov_agent.device_mappings, 'physical_device_mappings',
+                 'physnet1'),
+                (sriov_agent.bandwidths, 'resource_provider_bandwidths',
+                 'enp129s0f0np0:1000')):
+            error = str(self.assertRaises(ValueError, parse, [entry]))
+            self.assertIn(option, error)
+            self.assertIn(repr(entry), error)
