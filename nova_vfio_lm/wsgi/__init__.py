@@ -12,6 +12,24 @@ NAME = 'osapi_compute'
 PROG = 'nova-api-os-compute'
 
 
+def _patch_as_nova_wsgi_does():
+    """Choose the concurrency backend as Nova's own compute API entry does.
+
+    From 2026.1 (nova 33) Nova's ``nova.wsgi.osapi_compute`` runs the API
+    with native threads (``monkey_patch.patch(backend='threading')``);
+    2025.1 and 2025.2 have no backend choice and patch eventlet when
+    ``nova.api.openstack`` is imported, which the caller does next.
+    """
+    import inspect
+
+    from nova import monkey_patch
+
+    patch = getattr(monkey_patch, 'patch', None)
+    if patch is not None and 'backend' in inspect.signature(
+            patch).parameters:
+        patch(backend='threading')
+
+
 def init_compute_api():
     """Activate the plugin and build Nova's compute API application."""
     import nova_vfio_lm
@@ -24,8 +42,7 @@ def init_compute_api():
         nova_vfio_lm.activate()
         return nova_wsgi.init_application()
     if nova_series.native:
-        from nova import monkey_patch
-        monkey_patch.patch(backend='threading')
+        _patch_as_nova_wsgi_does()
     from nova.api.openstack import wsgi_app
     nova_vfio_lm.activate()
     if nova_series.native:
