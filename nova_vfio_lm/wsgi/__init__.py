@@ -6,6 +6,8 @@ entry. Nova sets up its concurrency first, then the plugin is activated, then
 Nova builds its compute API application.
 """
 
+import inspect
+
 from nova_vfio_lm import series as series_mod
 
 NAME = 'osapi_compute'
@@ -20,8 +22,6 @@ def _patch_as_nova_wsgi_does():
     2025.1 and 2025.2 have no backend choice and patch eventlet when
     ``nova.api.openstack`` is imported, which the caller does next.
     """
-    import inspect
-
     from nova import monkey_patch
 
     patch = getattr(monkey_patch, 'patch', None)
@@ -45,6 +45,6 @@ def init_compute_api():
         _patch_as_nova_wsgi_does()
     from nova.api.openstack import wsgi_app
     nova_vfio_lm.activate()
-    if nova_series.native:
-        return wsgi_app.init_application(NAME, PROG)
+    if len(inspect.signature(wsgi_app.init_application).parameters) > 1:
+        return wsgi_app.init_application(NAME, PROG)  # nova 33 and newer
     return wsgi_app.init_application(NAME)
