@@ -130,18 +130,49 @@ def pair_devices(requests, source_devices, dest_devices):
         dests = sorted((d for d in dest_devices
                         if d.request_id == request.request_id),
                        key=lambda d: d.address)
-        for source, dest in zip(sources, dests):
-            mapping.append({
-                'source_address': source.address,
-                'dest_address': dest.address,
-                'request_id': request.request_id,
-                'vendor_id': dest.vendor_id,
-                'product_id': dest.product_id,
-                'live_migratable': _flag(dest, pci_tags.LIVE_MIGRATABLE,
-                                         pci_tags.FALSE),
-                'managed': _flag(dest, pci_tags.MANAGED, pci_tags.TRUE),
-            })
+        mapping.extend(_entry(request.request_id, source.address, dest)
+                       for source, dest in zip(sources, dests))
     return mapping
+
+
+def _entry(request_id, source_address, dest):
+    """One mapping dict: a source address and its destination device."""
+    return {
+        'source_address': source_address,
+        'dest_address': dest.address,
+        'request_id': request_id,
+        'vendor_id': dest.vendor_id,
+        'product_id': dest.product_id,
+        'live_migratable': _flag(dest, pci_tags.LIVE_MIGRATABLE,
+                                 pci_tags.FALSE),
+        'managed': _flag(dest, pci_tags.MANAGED, pci_tags.TRUE),
+    }
+
+
+def mapping_from_native(source_to_dest, source_devices, dest_devices):
+    """The plugin's mapping dicts for Nova 2025.1+'s own map.
+
+    A 2024.x compute running the plugin reads only ``vfio_lm_pci_devices``
+    (Nova drops ``pci_dev_map_src_dst`` when it sends the data to a
+    2024.x compute), so a 2025.1+ destination describes the same pairs in
+    the plugin's format as well.
+
+    :param source_to_dest: ``pci_dev_map_src_dst``.
+    :param source_devices: the server's devices on the source (their
+        request ids).
+    :param dest_devices: the devices claimed on the destination.
+    """
+    requests = {d.address: d.request_id for d in source_devices}
+    by_address = {d.address: d for d in dest_devices}
+    return [_entry(requests.get(source), source, by_address[dest])
+            for source, dest in sorted(source_to_dest.items())
+            if dest in by_address]
+
+
+def native_map(mapping):
+    """``pci_dev_map_src_dst`` for the plugin's mapping dicts."""
+    return {entry['source_address']: entry['dest_address']
+            for entry in mapping}
 
 
 #: libvirt's ``<address>`` attributes of a PCI address, with hex widths.
@@ -207,6 +238,20 @@ def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
     return xml_doc
 
 
+def unmapped_hostdevs(xml_doc, source_to_dest, migratable_addresses):
+    """Live-migratable ``<hostdev>`` addresses of the guest with no VF.
+
+    :param source_to_dest: ``{source address: destination address}``.
+    :param migratable_addresses: the guest's live-migratable devices'
+        addresses on the source.
+    """
+    mapped = {_normalized(src) for src in source_to_dest}
+    migratable = {_normalized(a) for a in migratable_addresses}
+    return sorted(source for _hostdev, _address, source
+                  in _pci_hostdev_sources(xml_doc)
+                  if source in migratable and source not in mapped)
+
+
 def map_hostdevs_at_once(xml_doc, source_to_dest):
     """Point each ``<hostdev type='pci'>`` at the VF mapped to its source.
 
@@ -235,6 +280,13 @@ def map_hostdevs_at_once(xml_doc, source_to_dest):
 def is_live_migratable_device(device):
     """Whether a PCI device's state can move (``live_migratable=yes``)."""
     return _flag(device, pci_tags.LIVE_MIGRATABLE, None) == pci_tags.TRUE
+
+
+def migratable_source_addresses(instance):
+    """Addresses of the guest's live-migratable devices on its host."""
+    return {device.address for device in instance_devices(instance.uuid)
+            if device.status == 'allocated' and
+            is_live_migratable_device(device)}
 
 
 def port_requests(instance):

@@ -3,6 +3,7 @@
 from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_card_check
 from nova_vfio_lm.changes import compute_live_migration_claims_kept_at_audit
+from nova_vfio_lm.changes import compute_live_migration_older_peers
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
 from nova_vfio_lm.changes import compute_live_migration_pf_limit
@@ -57,6 +58,7 @@ ALL = (
     compute_live_migration_pci_claim_refusal.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,
     libvirt_live_migration_pci_map_at_once.CHANGE,
+    compute_live_migration_older_peers.CHANGE,
     live_migration_rollback_claims.CHANGE,
     live_migration_interrupted_cleanup.CHANGE,
     compute_pci_pools_reported_at_once.CHANGE,

@@ -14,14 +14,6 @@ from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
 
 
-def migratable_source_addresses(instance):
-    """Addresses of the guest's live-migratable devices on this host."""
-    return {device.address
-            for device in pci_migration.instance_devices(instance.uuid)
-            if device.status == 'allocated' and
-            pci_migration.is_live_migratable_device(device)}
-
-
 class LibvirtLiveMigrationHostdevXml(base.Change):
     name = 'libvirt_live_migration_hostdev_xml'
     summary = ('destination guest XML <hostdev> rewritten to the claimed '
@@ -44,7 +36,8 @@ class LibvirtLiveMigrationHostdevXml(base.Change):
                            if 'vfio_lm_pci_devices' in migrate_data else [])
                 try:
                     doc = pci_migration.rewrite_hostdevs(
-                        doc, mapping, migratable_source_addresses(instance))
+                        doc, mapping,
+                        pci_migration.migratable_source_addresses(instance))
                 except pci_migration.MappingError as exc:
                     raise exception.MigrationError(reason=str(exc))
                 return etree.tostring(doc, encoding='unicode')

@@ -6,7 +6,11 @@ PCI devices. This change adds ``vfio_lm_pci_devices``, one dict per device
 ``live_migratable``, ``managed``), filled by the destination. A compute
 without the plugin ignores the field; the peer marks
 (``live_migrate_data_peer_marks``) let each side refuse such a peer before
-anything moves.
+anything moves. Nova 2025.1+ has its own ``pci_dev_map_src_dst``, which it
+drops when it sends the data to a 2024.x compute; the field is added there
+too, so that 2024.x and 2025.1+ computes running the plugin understand each
+other during a rolling upgrade
+(``compute_live_migration_older_peers``).
 """
 
 from nova_vfio_lm.changes import base
@@ -15,7 +19,7 @@ from nova_vfio_lm.changes import base
 class LiveMigrateDataPciDevices(base.Change):
     name = 'live_migrate_data_pci_devices'
     summary = 'LibvirtLiveMigrateData carries vfio_lm_pci_devices'
-    series = frozenset({29, 30})
+    series = base.EVERY_SERIES
 
     def _apply(self):
         from nova.objects import fields

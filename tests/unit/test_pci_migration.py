@@ -112,3 +112,64 @@ class MapHostdevsAtOnceTest(testtools.TestCase):
                   '0000:81:00.5': '0000:81:00.3'})
         self.assertIn('0000:81:00.5', str(exc))
         self.assertEqual(['0000:81:00.1'], _addresses(doc))
+
+
+class _Device:
+    def __init__(self, address, request_id=None, extra_info=None):
+        self.address = address
+        self.request_id = request_id
+        self.vendor_id = '15b3'
+        self.product_id = '101e'
+        self.extra_info = extra_info or {}
+
+
+class MappingBetweenReleasesTest(testtools.TestCase):
+    """Nova 2025.1's map and the plugin's mapping describe the same pairs."""
+
+    def test_native_map_in_the_plugin_format_and_back(self):
+        source_to_dest = {'0000:81:00.1': '0000:81:00.2',
+                          '0000:81:00.2': '0000:81:00.1'}
+        source = [_Device('0000:81:00.1', 'r1'),
+                  _Device('0000:81:00.2', 'r2')]
+        claimed = [_Device('0000:81:00.1', 'r2',
+                           {'live_migratable': 'true', 'managed': 'false'}),
+                   _Device('0000:81:00.2', 'r1',
+                           {'live_migratable': 'true', 'managed': 'false'})]
+
+        mapping = pci_migration.mapping_from_native(source_to_dest, source,
+                                                    claimed)
+
+        self.assertEqual([
+            ('0000:81:00.1', '0000:81:00.2', 'r1', 'true', 'false'),
+            ('0000:81:00.2', '0000:81:00.1', 'r2', 'true', 'false')],
+            [(e['source_address'], e['dest_address'], e['request_id'],
+              e['live_migratable'], e['managed']) for e in mapping])
+        self.assertEqual(source_to_dest, pci_migration.native_map(mapping))
+
+    def test_a_pair_whose_vf_is_not_claimed_here_is_left_out(self):
+        mapping = pci_migration.mapping_from_native(
+            {'0000:81:00.1': '0000:81:00.3'}, [_Device('0000:81:00.1', 'r')],
+            [])
+        self.assertEqual([], mapping)
+
+
+class UnmappedHostdevsTest(testtools.TestCase):
+
+    XML = """<domain><devices>
+      <hostdev mode='subsystem' type='pci'><source>
+        <address domain='0x0000' bus='0x81' slot='0x00' function='0x1'/>
+      </source></hostdev>
+      <hostdev mode='subsystem' type='pci'><source>
+        <address domain='0x0000' bus='0x82' slot='0x00' function='0x1'/>
+      </source></hostdev>
+    </devices></domain>"""
+
+    def test_migratable_hostdev_without_destination_is_named(self):
+        doc = etree.fromstring(self.XML)
+        self.assertEqual(['0000:81:00.1'], pci_migration.unmapped_hostdevs(
+            doc, {}, {'0000:81:00.1'}))
+
+    def test_mapped_or_not_migratable_hostdevs_are_fine(self):
+        doc = etree.fromstring(self.XML)
+        self.assertEqual([], pci_migration.unmapped_hostdevs(
+            doc, {'0000:81:00.1': '0000:81:00.3'}, {'0000:81:00.1'}))
