@@ -21,6 +21,7 @@ from oslo_utils import strutils
 from nova_vfio_lm.hostcheck import findings as hostcheck
 from nova_vfio_lm import pci_pools
 from nova_vfio_lm import pci_tags
+from nova_vfio_lm import peer_release
 from nova_vfio_lm import placement_traits
 from nova_vfio_lm import series as series_mod
 
@@ -241,21 +242,26 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
         With the plugin, nova-compute on Nova 2024.1/2024.2 records
         ``live_migratable`` in each PCI device's ``extra_info`` and
         normalises it to ``true``/``false`` in its pools; stock Nova keeps
-        the operator's word, and only in the pools.
+        the operator's word, and only in the pools. Nova 2025.1+ computes
+        record it themselves; a 2025.1+ control plane still checks the
+        2024.x computes of a cloud being upgraded (service version below
+        :data:`~nova_vfio_lm.peer_release.NATIVE_SERVICE_VERSION`).
         """
         from nova import objects
 
         nova_series = series_mod.detect()
-        if nova_series.native:
-            return upgradecheck.Result(
-                upgradecheck.Code.SUCCESS,
-                'Applies to Nova 2024.1 and 2024.2 only: nova %s (%s) '
-                'records live_migratable on PCI devices itself.' % (
-                    nova_series.version, nova_series.name))
+
+        def older(cell_context):
+            return {s.host for s in objects.ServiceList.get_by_binary(
+                cell_context, 'nova-compute')
+                if s.version < peer_release.NATIVE_SERVICE_VERSION}
 
         def read(cell_context):
             found = {}
+            hosts = older(cell_context) if nova_series.native else None
             for node in objects.ComputeNodeList.get_all(cell_context):
+                if hosts is not None and node.host not in hosts:
+                    continue  # records live_migratable itself
                 pools = getattr(node, 'pci_device_pools', None)
                 pools = list(pools) if pools else []
                 if not any(pool_says_live_migratable(
@@ -280,7 +286,8 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             return upgradecheck.Result(
                 upgradecheck.Code.SUCCESS,
                 'Every nova-compute with live-migratable PCI devices runs '
-                'the plugin.')
+                'the plugin%s.' % (' or Nova 2025.1+' if nova_series.native
+                                   else ''))
         hosts = sorted(found)
         reasons = '; '.join('%s: %s' % (host, found[host])
                             for host in hosts[:MAX_LISTED])

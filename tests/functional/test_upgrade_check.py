@@ -70,7 +70,7 @@ class CleanCloudTest(_UpgradeCheckCloud):
         computes = self.computes_check()
         self.assertEqual(Code.SUCCESS, computes.code, computes.details)
         if cloud.NOVA_SERIES.native:
-            self.assertIn('Applies to Nova 2024.1 and 2024.2 only',
+            self.assertIn('runs the plugin or Nova 2025.1+',
                           computes.details)
         placement = self.placement_check()
         self.assertEqual(Code.SUCCESS, placement.code, placement.details)
