@@ -27,7 +27,8 @@ def _cloud(args):
     if hasattr(args, 'computes'):
         # a new cloud (up, test): never the layout a stale run folder
         # saved, which an older version may have written
-        return cloud.LocalCloud(computes=args.computes or 3)
+        return cloud.LocalCloud(computes=args.computes or 3,
+                                lm_computes=args.lm_computes)
     return cloud.LocalCloud()
 
 
@@ -142,6 +143,36 @@ def cmd_start(args):
     return 0
 
 
+def cmd_upgrade(args):
+    from nova_vfio_lm.localcloud import upgrade
+
+    local = _cloud(args)
+    try:
+        if args.part != 'finish' and not args.venv:
+            print('upgrade %s needs --venv' % args.part, file=sys.stderr)
+            return 2
+        if args.part == 'control':
+            checks = upgrade.upgrade_control(local, upgrade.bindir_of(
+                args.venv))
+            for name, (code, output) in sorted(checks.items()):
+                print('%s upgrade check (exit %d):\n%s'
+                      % (name, code, output))
+        elif args.part == 'compute':
+            if not args.host:
+                print('upgrade compute needs the host', file=sys.stderr)
+                return 2
+            upgrade.upgrade_compute(local, args.host, upgrade.bindir_of(
+                args.venv), plugin=not args.plugin_off)
+        else:
+            print(upgrade.online_data_migrations(local))
+    except upgrade.UpgradeError as exc:
+        print('nova-vfio-lm cloud upgrade: %s' % exc, file=sys.stderr)
+        return 1
+    for name, bindir in sorted(upgrade.describe(local).items()):
+        print('%-10s %s' % (name, bindir))
+    return 0
+
+
 def add_parser(sub):
     """Add ``cloud`` and its verbs to the ``nova-vfio-lm`` parser."""
     cloud = sub.add_parser(
@@ -151,6 +182,9 @@ def add_parser(sub):
     up = verbs.add_parser('up', help='start the cloud and leave it running')
     up.add_argument('--computes', type=int, default=None,
                     help='number of computes (default 3)')
+    up.add_argument('--lm-computes', type=int, default=2,
+                    help='how many of them have live-migratable VFs '
+                         '(default 2)')
     up.set_defaults(func=_said_plainly(cmd_up))
     verbs.add_parser('down', help='stop everything up started').set_defaults(
         func=_said_plainly(cmd_down))
@@ -159,6 +193,7 @@ def add_parser(sub):
     test = verbs.add_parser('test', help='up, run the scenarios, down')
     test.add_argument('--test-path', default=SCENARIOS)
     test.add_argument('--computes', type=int, default=None)
+    test.add_argument('--lm-computes', type=int, default=2)
     test.add_argument(
         '--exclude', default=os.environ.get(EXCLUDE_ENV) or None,
         help='skip the scenarios whose id matches this regular expression '
@@ -174,6 +209,18 @@ def add_parser(sub):
                        help='mode: complete, hold or fail; release/fail: '
                             'the server UUID of a held migration')
     hyper.set_defaults(func=cmd_hypervisor)
+    upgrade = verbs.add_parser(
+        'upgrade', help='rolling upgrade: move the control plane or one '
+                        'compute to another environment\'s release, or '
+                        'finish with the online data migrations')
+    upgrade.add_argument('part', choices=('control', 'compute', 'finish'))
+    upgrade.add_argument('host', nargs='?', help='compute: its host name')
+    upgrade.add_argument('--venv', help='control, compute: the virtual '
+                         'environment of the new release')
+    upgrade.add_argument('--plugin-off', action='store_true',
+                         help='compute: start plain nova-compute, without '
+                              'nova-vfio-lm-run')
+    upgrade.set_defaults(func=_said_plainly(cmd_upgrade))
     kill = verbs.add_parser('kill', help='SIGKILL one service, as a crash')
     kill.add_argument('service')
     kill.set_defaults(func=_said_plainly(cmd_kill))

@@ -23,9 +23,12 @@ from nova_vfio_lm.localcloud import placement as placement_mod
 from nova_vfio_lm.localcloud import rabbitmq as rabbitmq_mod
 from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.localcloud import supervisor as supervisor_mod
+from nova_vfio_lm.localcloud import upgrade as upgrade_mod
 
 #: Memory of each flavor the cloud creates (MiB); one vCPU, 1 GB disk.
 FLAVOR_RAM = 256
+#: What nova-compute logs at the end of each resource audit.
+AUDIT_LOGGED = 'Final resource view'
 #: The shared networks the cloud creates: name -> (physnet, VLAN, CIDR).
 NETWORKS = {
     'lm-net': ('physnet1', 101, '10.1.0.0/24'),
@@ -38,13 +41,15 @@ class LocalCloud:
 
     :param computes: how many computes (see :mod:`.layout`); taken from
         the run folder's saved layout when ``None`` and one exists.
+    :param lm_computes: how many of them have live-migratable VFs.
     """
 
-    def __init__(self, run=None, computes=None):
+    def __init__(self, run=None, computes=None, lm_computes=2):
         self.run = run or runfolder.RunFolder()
         self.sup = supervisor_mod.Supervisor(self.run)
         saved = self.run.load('layout') if computes is None else None
-        self.layout = saved or layout_mod.default_layout(computes or 3)
+        self.layout = saved or layout_mod.default_layout(computes or 3,
+                                                         lm_computes)
         run, sup = self.run, self.sup
         self.db = mariadb_mod.MariaDB(run, sup)
         self.rabbit = rabbitmq_mod.RabbitMQ(run, sup)
@@ -56,6 +61,7 @@ class LocalCloud:
                                            self.rabbit, self.layout)
         self.nova = nova_mod.Nova(run, sup, self.db, self.keystone,
                                   self.rabbit, self.neutron, self.layout)
+        upgrade_mod.apply(self, upgrade_mod.load(self.run))
 
     @property
     def clouds_yaml(self):
@@ -87,6 +93,8 @@ class LocalCloud:
         packages.ensure_debian_packages()
         self.run.create()
         self.run.save('layout', self.layout)
+        # a new cloud runs every service from this environment
+        upgrade_mod.apply(self, upgrade_mod.load(self.run))
         try:
             step('MariaDB and RabbitMQ')
             for svc in (self.db, self.rabbit):
@@ -125,18 +133,29 @@ class LocalCloud:
 
     # -- after the services ---------------------------------------------
 
-    def wait_for_computes(self, timeout=180):
+    def wait_for_computes(self, timeout=180, fresh=None):
         """Until every compute's service is up and reported to placement.
 
         And its SR-IOV agent alive in Neutron.
 
         Polled through the REST API: each ``openstack`` call costs about
         two seconds of start-up.
+
+        :param fresh: ``{host: log offset}`` of computes just restarted:
+            also wait until each has logged its first resource audit after
+            that offset (its service may still look up from before).
         """
         rest = client_mod.Rest(self.clouds_yaml)
         hosts = set(self.layout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            audited = {host for host, offset in (fresh or {}).items()
+                       if AUDIT_LOGGED in supervisor_mod.read_from(
+                           self.sup.log_path('nova-compute-%s' % host),
+                           offset)}
+            if audited != set(fresh or {}):
+                time.sleep(1)
+                continue
             services = rest.compute('/os-services',
                                     binary='nova-compute')['services']
             up = {s['host'] for s in services if s['state'] == 'up'}

@@ -4,8 +4,8 @@ Two NVIDIA card models stand in for what a real cloud mixes: a ConnectX-7
 whose VFs are bound to ``mlx5_vfio_pci`` and can be live-migrated, and a
 ConnectX-6 Dx whose VFs cannot. Both have VF product id ``101e``, as the
 real cards do, so ``device_spec`` tells them apart by address. The first
-two computes have both cards; any further compute has only the older
-card, a destination without live-migratable VFs.
+two computes (by default) have both cards; any further compute has only
+the older card, a destination without live-migratable VFs.
 
 Each card's VFs are on a physical network of their own, as an operator
 wires a cloud whose ports must know what they get: a ``direct`` port on
@@ -63,11 +63,15 @@ def compute_names(count):
     return ['compute%d' % (i + 1) for i in range(count)]
 
 
-def default_layout(computes=3):
-    """``{host: [card, ...]}``; each card a dict with its PCI bus."""
+def default_layout(computes=3, lm_computes=2):
+    """``{host: [card, ...]}``; each card a dict with its PCI bus.
+
+    :param lm_computes: how many computes (the first ones) also have the
+        ConnectX-7 card with live-migratable VFs.
+    """
     layout = {}
     for index, host in enumerate(compute_names(computes)):
-        models = ['cx7', 'cx6dx'] if index < 2 else ['cx6dx']
+        models = ['cx7', 'cx6dx'] if index < lm_computes else ['cx6dx']
         layout[host] = [dict(CARDS[model], model=model, bus=0x81 + n)
                         for n, model in enumerate(models)]
     return layout

@@ -60,6 +60,16 @@ class Nova(service.Service):
         self.rabbit = rabbit
         self.neutron = neutron
         self.computes = computes
+        #: ``{host: bin folder}`` of computes not run from :attr:`bindir`
+        #: (a rolling upgrade, :mod:`.upgrade`).
+        self.compute_bindirs = {}
+        #: computes started as plain ``nova-compute``, without the plugin
+        self.plugin_off = set()
+
+    def compute_bin(self, host, command):
+        """``command`` of the environment compute ``host`` runs from."""
+        return os.path.join(self.compute_bindirs.get(host, self.bindir),
+                            command)
 
     # -- config ---------------------------------------------------------
 
@@ -70,10 +80,13 @@ class Nova(service.Service):
     def compute_conf(self, host):
         return os.path.join(self.config_dir(), '%s.conf' % host)
 
-    def paste_ini(self):
-        """A copy of Nova's api-paste.ini next to nova.conf."""
+    def paste_ini(self, refresh=False):
+        """A copy of Nova's api-paste.ini next to nova.conf.
+
+        :param refresh: copy it again (the API's release changed).
+        """
         path = os.path.join(self.config_dir(), 'api-paste.ini')
-        if not os.path.exists(path):
+        if refresh or not os.path.exists(path):
             shutil.copy(os.path.join(
                 sysconfig.get_paths(
                     vars={'base': os.path.dirname(self.bindir)})['data'],
@@ -112,6 +125,9 @@ class Nova(service.Service):
             'scheduler': {'discover_hosts_in_cells_interval': -1,
                           'workers': 1},
             'conductor': {'workers': 1},
+            # computes of two releases during a rolling upgrade: speak the
+            # oldest one's RPC version, as Nova's upgrade guide says
+            'upgrade_levels': {'compute': 'auto'},
             'filter_scheduler': {
                 'available_filters': ['nova.scheduler.filters.all_filters',
                                       FILTER_PATH],
@@ -125,10 +141,12 @@ class Nova(service.Service):
                     self.config_dir(), 'nova.conf'))},
         }
         runfolder.write_ini(self.conf, sections)
-        for host, cards in self.computes.items():
-            self._configure_compute(host, cards)
+        for host in self.computes:
+            self.configure_compute(host)
 
-    def _configure_compute(self, host, cards):
+    def configure_compute(self, host):
+        """Write compute ``host``'s config (again, after an upgrade)."""
+        cards = self.computes[host]
         instances = self.run.instances(host)
         runfolder.write_ini(self.compute_conf(host), {
             'DEFAULT': {
@@ -160,8 +178,8 @@ class Nova(service.Service):
             'vfio_lm': {'recorded_commands_dir': self.devlink_dir(host)},
             'nova_sys_admin': {'helper_command': '%s --config-file %s '
                                '--config-file %s' % (
-                                   self.bin('privsep-helper'), self.conf,
-                                   self.compute_conf(host))},
+                                   self.compute_bin(host, 'privsep-helper'),
+                                   self.conf, self.compute_conf(host))},
         })
         self.record_devlink(host)
         hypervisor_dir = self.run.sub('hypervisor')
@@ -224,8 +242,18 @@ class Nova(service.Service):
         return (['nova-api', 'nova-conductor', 'nova-scheduler']
                 + ['nova-compute-%s' % host for host in self.computes])
 
-    def _run_argv(self, command, *conf_files):
-        argv = [self.bin('nova-vfio-lm-run'), command]
+    def _run_argv(self, command, *conf_files, host=None):
+        """``command`` through the launcher (plugin on) with config files.
+
+        :param host: a compute: from its environment, and without the
+            launcher if it runs with the plugin off.
+        """
+        if host is None:
+            argv = [self.bin('nova-vfio-lm-run'), command]
+        elif host in self.plugin_off:
+            argv = [self.compute_bin(host, command)]
+        else:
+            argv = [self.compute_bin(host, 'nova-vfio-lm-run'), command]
         for conf in conf_files or (self.conf,):
             argv += ['--config-file', conf]
         return argv
@@ -256,8 +284,12 @@ class Nova(service.Service):
 
     def start_compute(self, host):
         self.sup.start('nova-compute-%s' % host, self._run_argv(
-            'nova-compute', self.conf, self.compute_conf(host)),
+            'nova-compute', self.conf, self.compute_conf(host), host=host),
             env=self.compute_env(host))
+
+    def wait_for_api(self, timeout=120):
+        self.sup.wait_ready('nova-api', lambda: service.http_answers(
+            self.run.url('nova-api', '/')), timeout=timeout)
 
     def start(self):
         self.start_api()
@@ -265,5 +297,4 @@ class Nova(service.Service):
         self.start_scheduler()
         for host in self.computes:
             self.start_compute(host)
-        self.sup.wait_ready('nova-api', lambda: service.http_answers(
-            self.run.url('nova-api', '/')), timeout=120)
+        self.wait_for_api()

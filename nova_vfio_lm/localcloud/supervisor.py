@@ -46,6 +46,16 @@ def tail(path, lines=30):
         return ''
 
 
+def read_from(path, offset):
+    """What ``path`` holds after ``offset`` ('' if it does not exist)."""
+    try:
+        with open(path, 'rb') as f:
+            f.seek(offset)
+            return f.read().decode('utf-8', 'replace')
+    except OSError:
+        return ''
+
+
 class Supervisor:
     """The processes of one run folder."""
 

@@ -36,7 +36,7 @@ class StaleLayoutTest(testtools.TestCase):
         old = {'compute1': [{'bus': 0x81, 'model': 'cx7', 'vfs': 4}]}
         runfolder.RunFolder(folder).save('layout', old)
 
-        new = cli._cloud(argparse.Namespace(computes=None))
+        new = cli._cloud(argparse.Namespace(computes=None, lm_computes=2))
         existing = cli._cloud(argparse.Namespace())
 
         self.assertEqual(layout.default_layout(3), new.layout)
