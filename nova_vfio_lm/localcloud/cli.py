@@ -84,15 +84,19 @@ def cmd_test(args):
         clouds_yaml = local.up()
         env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml)
         env[runfolder.PATH_ENV] = local.run.path
-        argv = [sys.executable, '-m', 'stestr', '--test-path',
-                args.test_path, '--top-dir', '.', 'run', '--serial']
+        # results in the run folder: another cloud, or the in-process
+        # tests, may be using the source tree's .stestr meanwhile
+        stestr = [sys.executable, '-m', 'stestr', '--test-path',
+                  args.test_path, '--top-dir', '.', '--repo-url',
+                  local.run.sub('stestr')]
+        subprocess.call(stestr + ['init'], env=env,
+                        stdout=subprocess.DEVNULL)
+        argv = stestr + ['run', '--serial']
         if args.exclude:
             argv += ['--exclude-regex', args.exclude]
         argv += args.stestr_args
         returncode = subprocess.call(argv, env=env)
-        subprocess.call([sys.executable, '-m', 'stestr', '--test-path',
-                         args.test_path, '--top-dir', '.', 'slowest'],
-                        env=env)
+        subprocess.call(stestr + ['slowest'], env=env)
         return returncode
     finally:
         local.down()
