@@ -237,6 +237,91 @@ class SourceWithoutPluginTest(_LiveMigrationCloud):
                           'nova-vfio-lm', self.stdlog.logger.output)
 
 
+#: ``LibvirtLiveMigrateData`` as a 2024.2 compute writes it (2025.1: 1.13)
+OLDER_DATA_VERSION = '1.12'
+
+
+def _as_written_by_2024_x(data):
+    """Live-migration data as a 2024.x compute sends it.
+
+    Its own version, and without Nova 2025.1's map, which Nova drops when
+    it sends the data to a 2024.x compute.
+    """
+    data.VERSION = OLDER_DATA_VERSION
+    if 'pci_dev_map_src_dst' in data:
+        delattr(data, 'pci_dev_map_src_dst')
+    return data
+
+
+class _OlderPeerTest(_LiveMigrationCloud):
+    """A 2025.1+ compute beside a 2024.x one, during a rolling upgrade.
+
+    Both computes share this process, so the 2024.x peer's side is its
+    answer: the data it sends, at its own version.
+    """
+
+    def setUp(self):
+        if not cloud.NOVA_SERIES.native:
+            self.skipTest('between a 2025.1+ compute and a 2024.x one')
+        super().setUp()
+
+    def answer_as_2024_x(self, cls, method, plugin):
+        """Let ``cls.method`` answer as a 2024.x compute would.
+
+        With the plugin (its mark kept) or without it (no mark).
+        """
+        original = getattr(cls, method)
+
+        def answer(*args, **kwargs):
+            data = _as_written_by_2024_x(original(*args, **kwargs))
+            if not plugin:
+                for mark in ('vfio_lm_source', 'vfio_lm_dest'):
+                    if mark in data.fields and mark in data:
+                        delattr(data, mark)
+            return data
+        self.useFixture(fixtures.MonkeyPatch(
+            '%s.%s.%s' % (cls.__module__, cls.__name__, method), answer))
+
+
+class OlderSourceWithoutPluginTest(_OlderPeerTest):
+
+    def test_destination_refuses_a_2024_x_source_without_the_plugin(self):
+        from nova.compute import manager
+        self.answer_as_2024_x(manager.ComputeManager,
+                              'check_can_live_migrate_source', plugin=False)
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assertEqual('error', migration['status'])
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        self.assertIn('the source compute compute1 runs Nova older than '
+                      '2025.1 (its live-migration data is version 1.12) '
+                      'without nova-vfio-lm', self.stdlog.logger.output)
+
+
+class OlderDestinationWithPluginTest(_OlderPeerTest):
+
+    def test_source_maps_the_vfs_a_2024_x_destination_claimed(self):
+        from nova.compute import manager
+        self.answer_as_2024_x(manager.ComputeManager,
+                              'check_can_live_migrate_destination',
+                              plugin=True)
+        # compute2's first VF taken, so it claims other addresses than
+        # the server has on compute1
+        self.boot_on('compute2')
+        server = self.boot_on('compute1', count=2)
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        # mapped from vfio_lm_pci_devices alone: the guest on compute2 has
+        # exactly the VFs claimed there
+        self.assert_landed_on_compute2(server, migration)
+        self.assertIn('Destination VFs from the plugin mapping of a 2024.x '
+                      'destination', self.stdlog.logger.output)
+
+
 class DedicatedCpuTest(_LiveMigrationCloud):
 
     def test_live_migrate_pinned_server_with_vf(self):
