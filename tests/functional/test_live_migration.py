@@ -301,6 +301,26 @@ class OlderSourceWithoutPluginTest(_OlderPeerTest):
                       'without nova-vfio-lm', self.stdlog.logger.output)
 
 
+class OlderDestinationWithoutPluginTest(_OlderPeerTest):
+
+    def test_source_refuses_a_2024_x_destination_without_the_plugin(self):
+        # the check data the destination's driver sends the source
+        from nova.virt.libvirt import driver
+        self.answer_as_2024_x(driver.LibvirtDriver,
+                              'check_can_live_migrate_destination',
+                              plugin=False)
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+
+        server, migration = self.live_migrate(server, host='compute2')
+
+        self.assertEqual('error', migration['status'])
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        self.assertIn('the destination compute runs Nova older than 2025.1 '
+                      '(its live-migration data is version 1.12) without '
+                      'nova-vfio-lm', self.stdlog.logger.output)
+
+
 class OlderDestinationWithPluginTest(_OlderPeerTest):
 
     def test_source_maps_the_vfs_a_2024_x_destination_claimed(self):
