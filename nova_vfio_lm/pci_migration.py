@@ -223,14 +223,11 @@ def rewrite_hostdevs(xml_doc, mapping, migratable_addresses):
         live-migratable devices; each must have a mapping.
     :raises MappingError: naming a live-migratable address with none.
     """
+    refuse_unmapped(xml_doc, native_map(mapping), migratable_addresses)
     by_source = {entry['source_address']: entry for entry in mapping}
     for hostdev, address, source in _pci_hostdev_sources(xml_doc):
         entry = by_source.get(source)
         if entry is None:
-            if source in migratable_addresses:
-                raise MappingError(
-                    'live-migratable PCI device %s has no destination '
-                    'device; refusing to start the migration' % source)
             continue
         _set_address(address, entry['dest_address'])
         hostdev.set('managed', 'no' if entry['managed'] == pci_tags.FALSE
@@ -250,6 +247,19 @@ def unmapped_hostdevs(xml_doc, source_to_dest, migratable_addresses):
     return sorted(source for _hostdev, _address, source
                   in _pci_hostdev_sources(xml_doc)
                   if source in migratable and source not in mapped)
+
+
+def refuse_unmapped(xml_doc, source_to_dest, migratable_addresses):
+    """Stop a migration that would leave a live-migratable VF unmapped.
+
+    :raises MappingError: naming each such ``<hostdev>`` address.
+    """
+    missing = unmapped_hostdevs(xml_doc, source_to_dest,
+                                migratable_addresses)
+    if missing:
+        raise MappingError(
+            'live-migratable PCI device %s has no destination device; '
+            'refusing to start the migration' % ', '.join(missing))
 
 
 def map_hostdevs_at_once(xml_doc, source_to_dest):

@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 from nova_vfio_lm import card_match
 from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import precheck
 from nova_vfio_lm import pci_migration
 
 LOG = logging.getLogger(__name__)
@@ -71,13 +72,12 @@ class ComputeLiveMigrationCardCheck(base.Change):
     series = base.EVERY_SERIES
 
     def _apply(self):
-        from nova.compute import manager
         import nova.conf
         from nova import exception
 
         conf = nova.conf.CONF
 
-        def check_cards(compute, instance, migrate_data):
+        def check_cards(compute, ctxt, instance, migrate_data):
             policy = conf.vfio_lm.card_match
             pairs = pci_migration.device_pairs(migrate_data)
             if policy == card_match.OFF or not pairs:
@@ -95,24 +95,7 @@ class ComputeLiveMigrationCardCheck(base.Change):
             if reason:
                 raise exception.MigrationPreCheckError(reason=reason)
 
-        def make(original):
-            def check_can_live_migrate_destination(
-                    self, ctxt, instance, block_migration, disk_over_commit,
-                    migration, limits):
-                migrate_data = original(self, ctxt, instance,
-                                        block_migration, disk_over_commit,
-                                        migration, limits)
-                try:
-                    check_cards(self, instance, migrate_data)
-                except exception.MigrationPreCheckError:
-                    self.rt.free_pci_device_claims_for_instance(
-                        ctxt, instance)
-                    raise
-                return migrate_data
-            return check_can_live_migrate_destination
-
-        base.wrap(manager.ComputeManager,
-                  'check_can_live_migrate_destination', make)
+        precheck.after_destination_check(check_cards)
 
 
 CHANGE = ComputeLiveMigrationCardCheck()

@@ -23,6 +23,7 @@ from lxml import etree
 from oslo_log import log as logging
 
 from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import precheck
 from nova_vfio_lm import pci_migration
 from nova_vfio_lm import peer_release
 
@@ -54,28 +55,14 @@ class ComputeLiveMigrationOlderPeers(base.Change):
                 pci_migration.mapping_from_native(
                     migrate_data.pci_dev_map_src_dst, source, claimed))
 
-        def make_dest(original):
-            def check_can_live_migrate_destination(
-                    self, ctxt, instance, block_migration, disk_over_commit,
-                    migration, limits):
-                migrate_data = original(
-                    self, ctxt, instance, block_migration, disk_over_commit,
-                    migration, limits)
-                if not pci_migration.migratable_flavor_requests(instance):
-                    return migrate_data
-                try:
-                    if not peer_release.maps_vfs(migrate_data,
-                                                 'vfio_lm_source'):
-                        raise exception.MigrationPreCheckError(
-                            reason=peer_release.refusal(
-                                'source', instance.host, migrate_data))
-                    add_plugin_mapping(self, ctxt, instance, migrate_data)
-                except Exception:
-                    self.rt.free_pci_device_claims_for_instance(
-                        ctxt, instance)
-                    raise
-                return migrate_data
-            return check_can_live_migrate_destination
+        def refuse_or_map(compute, ctxt, instance, migrate_data):
+            if not pci_migration.migratable_flavor_requests(instance):
+                return
+            if not peer_release.maps_vfs(migrate_data, 'vfio_lm_source'):
+                raise exception.MigrationPreCheckError(
+                    reason=peer_release.refusal(
+                        'source', instance.host, migrate_data))
+            add_plugin_mapping(compute, ctxt, instance, migrate_data)
 
         def make_source(original):
             def check_can_live_migrate_source(self, ctxt, instance,
@@ -106,21 +93,19 @@ class ComputeLiveMigrationOlderPeers(base.Change):
                 doc = etree.fromstring(
                     guest.get_xml_desc(dump_migratable=True))
                 if doc.find("./devices/hostdev[@type='pci']") is not None:
-                    missing = pci_migration.unmapped_hostdevs(
-                        doc, migrate_data.pci_dev_map_src_dst
-                        if 'pci_dev_map_src_dst' in migrate_data else {},
-                        pci_migration.migratable_source_addresses(instance))
-                    if missing:
-                        raise exception.MigrationError(reason=(
-                            'live-migratable PCI device %s has no '
-                            'destination device; refusing to start the '
-                            'migration' % ', '.join(missing)))
+                    try:
+                        pci_migration.refuse_unmapped(
+                            doc, migrate_data.pci_dev_map_src_dst
+                            if 'pci_dev_map_src_dst' in migrate_data else {},
+                            pci_migration.migratable_source_addresses(
+                                instance))
+                    except pci_migration.MappingError as exc:
+                        raise exception.MigrationError(reason=str(exc))
                 return original(instance, guest, migrate_data, *args,
                                 **kwargs)
             return get_updated_guest_xml
 
-        base.wrap(manager.ComputeManager,
-                  'check_can_live_migrate_destination', make_dest)
+        precheck.after_destination_check(refuse_or_map)
         base.wrap(manager.ComputeManager, 'check_can_live_migrate_source',
                   make_source)
         base.wrap(migration, 'get_updated_guest_xml', make_xml)

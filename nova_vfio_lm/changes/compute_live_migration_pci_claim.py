@@ -15,6 +15,7 @@ migration and frees them on rollback.
 from oslo_log import log as logging
 
 from nova_vfio_lm.changes import base
+from nova_vfio_lm.changes import precheck
 from nova_vfio_lm import pci_migration
 from nova_vfio_lm import pci_pools
 
@@ -62,26 +63,11 @@ class ComputeLiveMigrationPciClaim(base.Change):
                          instance=instance)
             migrate_data.vfio_lm_pci_devices = mapping
 
-        def make_dest(original):
-            def check_can_live_migrate_destination(
-                    self, ctxt, instance, block_migration, disk_over_commit,
-                    migration, limits):
-                requests = pci_migration.migratable_flavor_requests(instance)
-                if not requests:
-                    return original(self, ctxt, instance, block_migration,
-                                    disk_over_commit, migration, limits)
-                try:
-                    migrate_data = original(
-                        self, ctxt, instance, block_migration,
-                        disk_over_commit, migration, limits)
-                    claim_and_map(self, ctxt, instance, requests,
-                                  migrate_data)
-                except Exception:
-                    self.rt.free_pci_device_claims_for_instance(
-                        ctxt, instance)
-                    raise
-                return migrate_data
-            return check_can_live_migrate_destination
+        def claim_if_requested(compute, ctxt, instance, migrate_data):
+            requests = pci_migration.migratable_flavor_requests(instance)
+            if requests:
+                claim_and_map(compute, ctxt, instance, requests,
+                              migrate_data)
 
         def make_source(original):
             def check_can_live_migrate_source(self, ctxt, instance,
@@ -109,8 +95,7 @@ class ComputeLiveMigrationPciClaim(base.Change):
                 return original(self)
             return _test_pci
 
-        base.wrap(manager.ComputeManager,
-                  'check_can_live_migrate_destination', make_dest)
+        precheck.after_destination_check(claim_if_requested)
         base.wrap(manager.ComputeManager, 'check_can_live_migrate_source',
                   make_source)
         base.wrap(claims.MoveClaim, '_test_pci', make_move_claim)
