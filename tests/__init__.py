@@ -1,4 +1,12 @@
-# Nova's own test packages apply eventlet monkey-patching when imported
-# (nova.tests on 2025.1+, nova.tests.functional before); it must come
-# before anything imports threading, as in Nova's own test runs.
-import nova.tests.functional  # noqa: F401
+# Nova's test packages apply eventlet monkey-patching; it must come before
+# anything imports threading (oslo.db binds its transaction context to
+# threading.local when imported), as in Nova's own test runs. Nova 2024.x
+# patches on `import nova.monkey_patch`, later releases on its `patch()`,
+# which nova.tests.functional calls on 2026.1+ but not on 2025.2 (its tests
+# then share one READER transaction between greenthreads).
+from nova import monkey_patch
+
+if hasattr(monkey_patch, 'patch'):
+    monkey_patch.patch()
+
+import nova.tests.functional  # noqa: F401,E402
