@@ -9,7 +9,6 @@ drives the same class outside a test runner.
 # Nova's test packages patch eventlet on import; that must come first.
 import nova.tests.functional  # noqa: F401,I100 isort:skip
 
-from importlib import metadata
 import os
 import time
 import urllib.parse
@@ -28,6 +27,7 @@ from nova_vfio_lm import series as series_mod
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
 from nova_vfio_lm.testing import fakelibvirt_jobs
 from nova_vfio_lm.testing import fakelibvirt_netdevs
+from nova_vfio_lm.testing import paste
 
 #: Set to 1 to run the cloud with the plugin inactive, e.g. to check that a
 #: behaviour test fails without it. Changes applied earlier in the same
@@ -66,18 +66,6 @@ class _OsTraitsWithout:
 
 def plugin_active_in_tests():
     return not os.environ.get(INACTIVE_ENV)
-
-
-def nova_api_paste_ini():
-    """Nova's ``api-paste.ini`` wherever the installed Nova put it.
-
-    A wheel install puts it under ``<prefix>/etc/nova``, not next to the
-    package where Nova's default ``state_path`` would look.
-    """
-    for path in metadata.distribution('nova').files or ():
-        if str(path).replace(os.sep, '/').endswith('etc/nova/api-paste.ini'):
-            return str(path.locate())
-    raise RuntimeError("installed nova has no etc/nova/api-paste.ini")
 
 
 def vf_address(function, bus=0x81, slot=0):
@@ -151,7 +139,7 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             # the scheduler filter activates the plugin when it is built
             self.useFixture(fixtures.MonkeyPatch(
                 'nova_vfio_lm.activate', lambda: []))
-        self.flags(api_paste_config=nova_api_paste_ini(), group='wsgi')
+        self.flags(api_paste_config=paste.nova_api_paste_ini(), group='wsgi')
         self.flags(device_spec=self.PCI_DEVICE_SPEC, alias=self.PCI_ALIAS,
                    group='pci')
         # The fake hosts have no sysfs; fake libvirt puts every PF at
