@@ -1,12 +1,13 @@
-"""Honour ``managed=no`` in SR-IOV ports' ``<interface type='hostdev'>``.
+"""Honour ``managed=no`` in the guest devices of SR-IOV ports.
 
 Nova (every release up to at least 2026.2) writes ``managed='yes'`` on every
 hostdev interface, so libvirt re-binds the VF to ``vfio-pci`` and undoes the
 VFIO variant driver (``mlx5_vfio_pci``) the operator bound for live
 migration; Nova 2025.1+ honours ``managed=no`` only for flavor VFs. This
-change writes ``managed='no'`` for a port's VF whose ``[pci]device_spec``
-entry says ``managed=no``, at boot, on attach and in the guest XML sent to
-a live-migration destination.
+change writes ``managed='no'`` for a port's VF (``direct``: an
+``<interface type='hostdev'>``) or PF (``direct-physical``: a ``<hostdev>``)
+whose ``[pci]device_spec`` entry says ``managed=no``, at boot, on attach and
+in the guest XML sent to a live-migration destination.
 """
 
 from nova_vfio_lm.changes import base
@@ -29,7 +30,7 @@ def _unmanaged(instance_uuid, address):
 
 class LibvirtInterfaceHostdevManaged(base.Change):
     name = 'libvirt_interface_hostdev_managed'
-    summary = ("port <interface type='hostdev' managed='no'> for VFs "
+    summary = ("managed='no' in the guest devices of port VFs and PFs "
                "tagged managed=no")
     series = base.EVERY_SERIES
 
@@ -42,9 +43,22 @@ class LibvirtInterfaceHostdevManaged(base.Change):
                            virt_type):
                 conf = original(self, instance, vif, image_meta, flavor,
                                 virt_type)
+                # a VF port (``direct``) gives an <interface type='hostdev'>;
+                # a PF port (``direct-physical``) a plain <hostdev>; every
+                # other kind (vdpa, macvtap, bridge, ...) has no VFIO device
+                # of its own: left as Nova made it
+                hostdev_pf = isinstance(
+                    conf, config.LibvirtConfigGuestHostdevPCI)
+                hostdev_vf = (
+                    isinstance(conf, config.LibvirtConfigGuestInterface) and
+                    conf.net_type == 'hostdev')
                 address = (vif.get('profile') or {}).get('pci_slot')
-                if (conf.net_type == 'hostdev' and address and
+                if not ((hostdev_pf or hostdev_vf) and address and
                         _unmanaged(instance.uuid, address)):
+                    return conf
+                if hostdev_pf:
+                    conf.managed = 'no'
+                else:
                     conf.vfio_lm_unmanaged = True
                 return conf
             return get_config

@@ -73,6 +73,15 @@ def vf_address(function, bus=0x81, slot=0):
     return '0000:%02x:%02x.%x' % (bus, slot, function)
 
 
+#: fake libvirt puts its SR-IOV devices on bus 0x81; lone PFs go here
+LONE_PF_BUS = 0x82
+
+
+def lone_pf_address(slot=0):
+    """The PCI address of lone PF ``slot`` (``start_sriov_compute``)."""
+    return vf_address(0, bus=LONE_PF_BUS, slot=slot)
+
+
 def device_spec(address=None, **tags):
     """One ``[pci]device_spec`` entry as nova.conf holds it (JSON)."""
     from oslo_serialization import jsonutils
@@ -165,13 +174,15 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
     def start_sriov_compute(self, hostname, num_pfs=1, num_vfs=4,
                             libvirt_version=LIBVIRT_VERSION,
                             qemu_version=QEMU_VERSION, device_specs=None,
-                            vf_product_ids=None, **kw):
+                            vf_product_ids=None, lone_pfs=0, **kw):
         """Start a fake-libvirt compute with SR-IOV PFs and VFs.
 
         :param device_specs: this host's own ``[pci]device_spec`` (each
             compute has its own nova.conf); by default the class's.
         :param vf_product_ids: ``{VF number: product id}`` for VFs of
             another card model than fake libvirt's one.
+        :param lone_pfs: PFs without VFs to add, at ``0000:82:0N.0``
+            (:func:`lone_pf_address`), as a ``direct-physical`` port takes.
         """
         if device_specs is not None:
             self.flags(device_spec=device_specs, group='pci')
@@ -183,6 +194,11 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
                     '.', '_'))
             device.prod_id = product_id
             device.generate_xml()
+        for slot in range(lone_pfs):
+            pci_info.add_device(
+                dev_type='PF', bus=LONE_PF_BUS, slot=slot, function=0,
+                iommu_group=42 + slot, numa_node=0, vf_ratio=0,
+                mac_address='b4:96:91:34:f4:%02x' % slot)
         return self.start_compute(
             hostname=hostname, pci_info=pci_info,
             libvirt_version=versionutils.convert_version_to_int(

@@ -64,6 +64,14 @@ def _completed(hostdev, index):
     return hostdev
 
 
+def _next_index(domain):
+    """A hostdev index no device of the domain had (for its alias)."""
+    index = domain._def.get('_nova_vfio_lm_next_hostdev', 0)
+    index = max(index, len(domain._def.get(_PCI_HOSTDEVS) or []))
+    domain._def['_nova_vfio_lm_next_hostdev'] = index + 1
+    return index
+
+
 class PciHostdevFixture(fixtures.Fixture):
     """Patch the fake ``Domain`` to keep PCI hostdevs across ``XMLDesc``.
 
@@ -106,6 +114,12 @@ class PciHostdevFixture(fixtures.Fixture):
             if xml.lstrip().startswith('<interface'):
                 domain._def.setdefault(_HOSTDEV_INTERFACES, {}).update(
                     _hostdev_interfaces(xml))
+            elif xml.lstrip().startswith('<hostdev'):
+                # a PF port plugged again (live migration, attach)
+                kept = domain._def.setdefault(_PCI_HOSTDEVS, [])
+                for hostdev in pci_hostdevs_of(
+                        '<domain><devices>%s</devices></domain>' % xml):
+                    kept.append(_completed(hostdev, _next_index(domain)))
             return result
 
         def XMLDesc(domain, flags):
@@ -149,19 +163,31 @@ class PciHostdevFixture(fixtures.Fixture):
 
         def detachDeviceFlags(domain, xml, flags):
             """Detach, then tell Nova as libvirt does (device-removed)."""
-            mac = (_mac(etree.fromstring(xml))
-                   if xml.lstrip().startswith('<interface') else None)
+            device = etree.fromstring(xml)
+            # an interface is known by its MAC, a PCI hostdev (a PF port)
+            # by its source address
+            key = None
+            if device.tag == 'interface':
+                key = _mac(device)
+            elif device.tag == 'hostdev' and device.get('type') == 'pci':
+                key = _source_address(device)
             # the fake has one config for both the persistent and the live
             # detach Nova does in turn; remember the alias from the first
             aliases = domain._def.setdefault('_nova_vfio_lm_aliases', {})
-            if mac:
+            if device.tag == 'interface' and key:
                 for iface in etree.fromstring(XMLDesc(domain, 0)).findall(
                         './devices/interface'):
                     alias = iface.find('./alias')
-                    if _mac(iface) == mac and alias is not None:
-                        aliases[mac] = alias.get('name')
+                    if _mac(iface) == key and alias is not None:
+                        aliases[key] = alias.get('name')
+            elif key:
+                kept = domain._def.get(_PCI_HOSTDEVS) or []
+                for hostdev in list(kept):
+                    if _source_address(hostdev) == key:
+                        aliases[key] = hostdev.find('./alias').get('name')
+                        kept.remove(hostdev)
             result = orig_detach_flags(domain, xml, flags)
-            alias = aliases.get(mac) if mac else None
+            alias = aliases.get(key) if key else None
             if alias and flags & fakelibvirt.VIR_DOMAIN_AFFECT_LIVE:
                 self._device_removed(domain, alias)
             return result
