@@ -105,8 +105,8 @@ def device_pairs(migrate_data):
                 continue
             source_vif = vif.source_vif if 'source_vif' in vif else {}
             source = (source_vif.get('profile') or {}).get('pci_slot')
-            dest = ((vif.profile if 'profile' in vif else None) or
-                    {}).get('pci_slot')
+            # ``profile`` reads the ``profile_json`` field ({} when unset)
+            dest = (vif.profile or {}).get('pci_slot')
             if source and dest:
                 pairs.append((source, dest))
     return pairs
@@ -307,17 +307,34 @@ def port_requests(instance):
             if r.source == r.NEUTRON_PORT]
 
 
-def migratable_port_request_ids(instance, devices):
-    """Request ids of the ports whose VF here is live-migratable.
+#: The only port kind whose device the guest drives through VFIO: a
+#: ``direct`` port's VF. Every other SR-IOV port (``direct-physical``: a
+#: whole PF; ``macvtap``, ``vdpa``, ``remote-managed``, ...) keeps Nova's
+#: unplug and plug, whatever its device's tags say.
+MOVING_VNIC_TYPE = 'direct'
+MOVING_DEV_TYPE = 'type-VF'
+
+
+def port_device_moves(vnic_type, device):
+    """Whether a port of ``vnic_type`` on ``device`` moves with its state.
 
     The VF comes from a ``[pci]device_spec`` entry with
-    ``physical_network`` and ``live_migratable=yes``: such a port moves
-    with its device state instead of being unplugged and plugged again.
+    ``physical_network`` and ``live_migratable=yes``.
     """
-    ids = {r.request_id for r in port_requests(instance)}
+    return (vnic_type == MOVING_VNIC_TYPE and
+            device.dev_type == MOVING_DEV_TYPE and
+            is_live_migratable_device(device))
+
+
+def migratable_port_request_ids(instance, devices):
+    """Request ids of the ports here that move with their VF state."""
+    vnic_types = {vif['id']: vif.get('vnic_type')
+                  for vif in instance.get_network_info()}
+    ports = {r.request_id: vnic_types.get(r.requester_id)
+             for r in port_requests(instance)}
     return {d.request_id for d in devices
-            if d.request_id in ids and d.status == 'allocated' and
-            is_live_migratable_device(d)}
+            if d.request_id in ports and d.status == 'allocated' and
+            port_device_moves(ports[d.request_id], d)}
 
 
 def instance_devices(instance_uuid):

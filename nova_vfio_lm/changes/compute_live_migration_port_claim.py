@@ -54,7 +54,9 @@ class ComputeLiveMigrationPortClaim(base.Change):
                     dest = port_id_to_pci_dev.get(vif.port_id)
                     if dest is None or 'vfio_lm_moves' not in vif.fields:
                         continue
-                    if not pci_migration.is_live_migratable_device(dest):
+                    # the binding fields are not filled in yet here
+                    vnic_type = vif.source_vif.get('vnic_type')
+                    if not pci_migration.port_device_moves(vnic_type, dest):
                         continue
                     source_address = (vif.source_vif.get('profile') or
                                       {}).get('pci_slot')
@@ -62,8 +64,8 @@ class ComputeLiveMigrationPortClaim(base.Change):
                     sources = [d for d in held
                                if d.address == source_address and
                                d.request_id == dest.request_id]
-                    if sources and pci_migration.is_live_migratable_device(
-                            sources[0]):
+                    if sources and pci_migration.port_device_moves(
+                            vnic_type, sources[0]):
                         vif.vfio_lm_moves = True
                         LOG.info('Port %(port)s moves with its VF state: '
                                  '%(source)s -> %(dest)s on this host',
