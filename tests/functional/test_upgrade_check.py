@@ -125,7 +125,7 @@ class RequestPredatesAliasTest(_UpgradeCheckCloud):
         self.assertIn('openstack server resize --flavor', result.details)
         # the plugin refuses to live-migrate it, for the same reason
         moved, _migration = self.live_migrate(old)
-        self.assertIn('MigrationPreCheckError', self.api_error or '')
+        self.assertIn('NoValidHost', self.api_error or '')
         self.assertEqual(old['OS-EXT-SRV-ATTR:host'],
                          moved['OS-EXT-SRV-ATTR:host'])
 
