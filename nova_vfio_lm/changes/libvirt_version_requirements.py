@@ -31,7 +31,10 @@ def requirement_error(live_migratable_declared, libvirt_version,
         return None
     if libvirt_version >= MIN_LIBVIRT and qemu_version >= MIN_QEMU:
         return None
-    return ('[pci]device_spec declares live_migratable=yes devices, which '
+    # native Nova's own words first, so what operators search for matches
+    return ("PCI device spec is configured for live_migratable but it's not "
+            "supported by libvirt. "
+            '[pci]device_spec declares live_migratable=yes devices, which '
             'need libvirt >= %s and QEMU >= %s to migrate; this host has '
             'libvirt %s and QEMU %s' % (
                 _dotted(MIN_LIBVIRT), _dotted(MIN_QEMU),
