@@ -15,14 +15,45 @@ from nova_vfio_lm import pci_migration
 from nova_vfio_lm import pci_tags
 
 
-def _unmanaged(instance_uuid, address):
-    """Whether the server's VF at ``address`` is declared ``managed=no``.
+def _claimed_for_move(instance_uuid, address):
+    """The device at ``address`` a move's destination claimed, if any.
 
-    The server may hold a VF at the same address on two hosts during a
-    live migration; ``no`` only when every such device says so.
+    While the source writes the guest XML for a live-migration
+    destination, the destination's VF is only ``claimed`` (not in the
+    server's allocated devices): it is found on the destination node of
+    the server's live migration in progress.
+    """
+    from nova import context as nova_context
+    from nova import exception
+    from nova import objects
+
+    context = nova_context.get_admin_context()
+    found = []
+    for migration in objects.MigrationList.get_in_progress_by_instance(
+            context, instance_uuid, migration_type='live-migration'):
+        try:
+            node = objects.ComputeNode.get_by_host_and_nodename(
+                context, migration.dest_compute, migration.dest_node)
+            device = objects.PciDevice.get_by_dev_addr(
+                context, node.id, address)
+        except (exception.ComputeHostNotFound,
+                exception.PciDeviceNotFound):
+            continue
+        if device.instance_uuid == instance_uuid:
+            found.append(device)
+    return found
+
+
+def _unmanaged(instance_uuid, address):
+    """Whether the server's device at ``address`` is declared ``managed=no``.
+
+    The server may hold a device at the same address on two hosts during
+    a live migration, one allocated and one claimed; ``no`` only when
+    every such device says so.
     """
     devices = [d for d in pci_migration.instance_devices(instance_uuid)
                if d.address == address]
+    devices += _claimed_for_move(instance_uuid, address)
     return bool(devices) and all(
         (d.extra_info or {}).get(pci_tags.MANAGED) == pci_tags.FALSE
         for d in devices)

@@ -225,6 +225,25 @@ class MigratablePortTest(_PortCloud):
         self.assertEqual((4, 4), self.pci_counts('compute1'))
         self.assertEqual((4, 2), self.pci_counts('compute2'))
 
+    def test_destination_vf_at_another_address_keeps_managed_no(self):
+        # compute2's first live-migratable VF is taken: the port's VF
+        # there is not at its source VF's address
+        self._create_server(flavor_id=self.create_pci_flavor('lm-vf'),
+                            networks='none', host='compute2')
+        port = self.migratable_port()
+        server = self.boot_with_ports([port])
+        source_vf = self.bound_vf(port)
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('completed', migration['status'])
+        dest_vf = self.port_vfs(server['id'], 'compute2')[port['id']]
+        self.assertNotEqual(source_vf, dest_vf)
+        # the destination VF's own tag decides, though only the
+        # destination has claimed it when the source writes the XML
+        self.assertEqual({port['mac_address']: (dest_vf, 'no')},
+                         self.hostdev_interfaces(self.destination_xmls[0]))
+
     def test_port_and_flavor_vf_move_in_one_migration(self):
         port = self.migratable_port()
         server = self.boot_with_ports(
