@@ -21,6 +21,7 @@ Run: ``python tools/nova_suite.py [--set ci|full] [--stock all|differing]
 import argparse
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -87,15 +88,39 @@ def run_pass(name, tests, work, concurrency):
     with open(log, 'wb') as out:
         subprocess.run(stestr + ['init'], cwd=TREE, env=env, stdout=out,
                        stderr=subprocess.STDOUT, check=False, timeout=60)
-        subprocess.run(stestr + ['run', '--concurrency', str(concurrency)],
-                       cwd=TREE, env=env, stdout=out,
-                       stderr=subprocess.STDOUT, check=False,
-                       stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+        run_bounded(stestr + ['run', '--concurrency', str(concurrency)],
+                    env, out)
     seconds = time.monotonic() - started
     stream = subprocess.run(stestr + ['last', '--subunit'], cwd=TREE,
                             env=env, capture_output=True, check=False,
                             timeout=300).stdout
     return read_subunit(stream), seconds, log
+
+
+def run_bounded(argv, env, out):
+    """Run stestr in a session of its own; past TIMEOUT stop all of it.
+
+    stestr's workers are its children: on a timeout, TERM then KILL goes
+    to the session's process group (the id of the process started here),
+    so no worker outlives the pass.
+    """
+    child = subprocess.Popen(argv, cwd=TREE, env=env, stdout=out,
+                             stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        return child.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        out.write(b'\nstopped after %d s\n' % TIMEOUT)
+        for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
+            try:
+                os.killpg(child.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                return child.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                continue
+        return child.poll()
 
 
 def read_subunit(data):
