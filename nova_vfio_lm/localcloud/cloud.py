@@ -33,6 +33,8 @@ AUDIT_LOGGED = 'Final resource view'
 NETWORKS = {
     'lm-net': ('physnet1', 101, '10.1.0.0/24'),
     'legacy-net': ('physnet2', 102, '10.2.0.0/24'),
+    # the lone PFs' network: direct-physical ports
+    'pf-net': ('physnet3', 103, '10.3.0.0/24'),
 }
 
 

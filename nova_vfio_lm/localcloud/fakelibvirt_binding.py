@@ -8,7 +8,8 @@ its peers through the run folder:
   file named in ``$NOVA_VFIO_LM_FAKE_HOST`` (its cards, PFs and VFs, and
   the libvirt and QEMU versions), with the domains kept on disk
   (:mod:`.hypervisor`); each PF has a netdev named as
-  :func:`.layout.pf_netdev` says;
+  :func:`.layout.pf_netdev` says, and a lone PF (no VFs, for
+  ``direct-physical`` ports) also the MAC address the layout gives it;
 - a domain's PCI ``<hostdev>`` elements are kept as libvirt keeps them,
   and a guest is refused a VF that another running guest of the host
   holds, as VFIO refuses a device already open;
@@ -86,9 +87,53 @@ def _pf_netdevs():
     ``<host>:NIC Switch agent:<PF netdev>``) to the VFs it may claim for
     it through each VF's ``parent_ifname``, its PF's netdev name.
     """
+    cards = host_config()['cards']
     fakelibvirt_netdevs.PfNetdevFixture({
         layout.pf_address(card): layout.pf_netdev(card)
-        for card in host_config()['cards']}).setUp()
+        for card in layout.sriov_cards(cards)}).setUp()
+    _lone_pf_netdevs(layout.lone_pfs(cards))
+
+
+def _lone_pf_netdevs(pfs):
+    """A lone PF's netdev, in libvirt's list and in Nova's sysfs lookups.
+
+    Nova reads a PF's MAC address (``/sys/bus/pci/devices/<PF>/net/<if>/
+    address``) at each resource audit, puts it in the binding profile of a
+    ``direct-physical`` port bound to that PF (``device_mac_address``),
+    and neutron gives the port that MAC.
+    """
+    from nova.pci import utils as pci_utils
+
+    netdevs = {layout.pf_address(pf): (layout.pf_netdev(pf), pf['mac'])
+               for pf in pfs}
+    get_ifname = pci_utils.get_ifname_by_pci_address
+    get_mac = pci_utils.get_mac_by_pci_address
+    list_devices = _fake.Connection.listAllDevices
+
+    def get_ifname_by_pci_address(pci_addr, pf_interface=False):
+        if pci_addr in netdevs:
+            return netdevs[pci_addr][0]
+        return get_ifname(pci_addr, pf_interface)
+
+    def get_mac_by_pci_address(pci_addr, pf_interface=False):
+        if pci_addr in netdevs:
+            return netdevs[pci_addr][1]
+        return get_mac(pci_addr, pf_interface)
+
+    def listAllDevices(connection, flags):
+        devices = list_devices(connection, flags)
+        if flags & _fake.VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET:
+            for address, (ifname, mac) in sorted(netdevs.items()):
+                parent = 'pci_%s' % address.replace(':', '_').replace(
+                    '.', '_')
+                devices.append(_fake.NodeDevice(
+                    connection, xml=fakelibvirt_netdevs.netdev_xml(
+                        ifname, mac, parent)))
+        return devices
+
+    pci_utils.get_ifname_by_pci_address = get_ifname_by_pci_address
+    pci_utils.get_mac_by_pci_address = get_mac_by_pci_address
+    _fake.Connection.listAllDevices = listAllDevices
 
 
 if HOST_ENV in os.environ:
@@ -105,7 +150,7 @@ def pci_devices(cards):
             dev_type='PF', bus=bus, slot=0, function=0,
             iommu_group=iommu_group, numa_node=0, vf_ratio=card['vfs'],
             vend_id=layout.VENDOR_ID, prod_id=card['pf_product_id'],
-            driver_name='mlx5_core')
+            driver_name='mlx5_core', mac_address=card.get('mac'))
         for number in range(card['vfs']):
             info.add_device(
                 dev_type='VF', bus=bus, slot=0, function=number + 1,

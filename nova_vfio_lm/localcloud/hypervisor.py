@@ -139,14 +139,20 @@ class HostDomains:
         return os.path.join(self.path, 'plugs.jsonl')
 
     def record_plug(self, uuid, action, xml):
-        """Note a device attached to or detached from a running guest."""
+        """Note a device attached to or detached from a running guest.
+
+        ``vfs`` and ``macs``: those of a port's ``<interface
+        type='hostdev'>``; ``pci``: the PCI address of any device, also a
+        ``direct-physical`` port's PF ``<hostdev>``.
+        """
         os.makedirs(self.path, exist_ok=True)
-        interfaces = hostdev_interfaces(
-            '<domain><devices>%s</devices></domain>' % xml)
+        devices = '<domain><devices>%s</devices></domain>' % xml
+        interfaces = hostdev_interfaces(devices)
         entry = {'server': uuid, 'action': action,
                  'device': etree.fromstring(xml).tag,
                  'vfs': [vf for _mac, vf in interfaces],
-                 'macs': [mac for mac, _vf in interfaces]}
+                 'macs': [mac for mac, _vf in interfaces],
+                 'pci': hostdev_addresses(devices)}
         with open(self._plugs_file(), 'a') as f:
             f.write(json.dumps(entry, sort_keys=True) + '\n')
 
@@ -175,6 +181,25 @@ def hostdev_addresses(xml):
         found.append('%04x:%02x:%02x.%x' % tuple(
             int(address.get(key, '0'), 16)
             for key in ('domain', 'bus', 'slot', 'function')))
+    return found
+
+
+def pci_hostdevs(xml):
+    """``[(PCI address, managed)]`` of a domain XML's plain ``<hostdev>``.
+
+    A flavor's VF or a ``direct-physical`` port's PF, not a ``direct``
+    port's ``<interface type='hostdev'>``.
+    """
+    found = []
+    for hostdev in etree.fromstring(xml).findall(
+            "./devices/hostdev[@type='pci']"):
+        address = hostdev.find('./source/address')
+        if address is None or address.get('bus') is None:
+            continue
+        found.append(('%04x:%02x:%02x.%x' % tuple(
+            int(address.get(key, '0'), 16)
+            for key in ('domain', 'bus', 'slot', 'function')),
+            hostdev.get('managed', 'no')))
     return found
 
 

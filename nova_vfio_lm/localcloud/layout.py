@@ -18,6 +18,15 @@ Each card also has the PSID and running firmware its PF reports to
 PCI devices are a stand-in. Both ConnectX-7 cards are the same model with
 the same firmware, so live migrations between them pass the plugin's card
 check; a scenario rewrites one recording to test a refusal.
+
+Every compute also has a lone PF: a ConnectX-7 port with no VFs enabled,
+whose whole function a ``direct-physical`` port hands to a guest. Its
+``device_spec`` entry names it by address with ``physical_network``
+``physnet3`` and ``managed=no`` (the operator binds it to ``vfio-pci`` in
+advance); not ``live_migratable``: the state of a whole PF never moves,
+Nova unplugs it before a live migration and plugs the destination's after.
+Like a real PF it has a netdev and a MAC address of its own, different on
+each host, which the port bound to it gets.
 """
 
 import json
@@ -37,10 +46,16 @@ CARDS = {
     'cx6dx': {'pf_product_id': '101d', 'vfs': 2, 'live_migratable': False,
               'psid': 'MT_0000000359', 'firmware': '22.41.1000',
               'physnet': 'physnet2'},
+    # a lone PF: the card's port with sriov_numvfs = 0, for direct-physical
+    'cx7-pf': {'pf_product_id': '1021', 'vfs': 0, 'live_migratable': False,
+               'psid': 'MT_0000000894', 'firmware': '28.41.1000',
+               'physnet': 'physnet3', 'lone_pf': True},
 }
 PHYSNETS = sorted({card['physnet'] for card in CARDS.values()})
 #: Bandwidth each PF offers each way to QoS ports (kbit/s): 10 Gbit/s.
 PF_KBPS = 10000000
+#: The PCI bus of every compute's lone PF (``0000:83:00.0``).
+LONE_PF_BUS = 0x83
 
 #: The aliases every API and compute of the cloud knows.
 ALIASES = [
@@ -74,7 +89,29 @@ def default_layout(computes=3, lm_computes=2):
         models = ['cx7', 'cx6dx'] if index < lm_computes else ['cx6dx']
         layout[host] = [dict(CARDS[model], model=model, bus=0x81 + n)
                         for n, model in enumerate(models)]
+        layout[host].append(dict(CARDS['cx7-pf'], model='cx7-pf',
+                                 bus=LONE_PF_BUS, mac=lone_pf_mac(index)))
     return layout
+
+
+def is_lone_pf(card):
+    """Whether ``card`` is a lone PF (no VFs; ``direct-physical`` ports)."""
+    return bool(card.get('lone_pf'))
+
+
+def sriov_cards(cards):
+    """The cards whose VFs the SR-IOV agent manages (not lone PFs)."""
+    return [card for card in cards if not is_lone_pf(card)]
+
+
+def lone_pfs(cards):
+    """The lone PFs among a compute's cards."""
+    return [card for card in cards if is_lone_pf(card)]
+
+
+def lone_pf_mac(index):
+    """The MAC address of compute number ``index``'s (from 0) lone PF."""
+    return '0c:42:a1:%02x:83:00' % (index + 1)
 
 
 def pf_address(card):
@@ -92,15 +129,19 @@ def pf_netdev(card):
 
 
 def physical_device_mappings(cards):
-    """``physnet:netdev,...`` of the SR-IOV agent of a compute's cards."""
+    """``physnet:netdev,...`` of the SR-IOV agent of a compute's cards.
+
+    Lone PFs are not mapped: neutron binds a ``direct-physical`` port
+    without asking any agent, and the agent manages only VFs.
+    """
     return ','.join('%s:%s' % (card['physnet'], pf_netdev(card))
-                    for card in cards)
+                    for card in sriov_cards(cards))
 
 
 def resource_provider_bandwidths(cards):
     """``netdev:egress:ingress,...`` (kbit/s) of the agent's PFs."""
     return ','.join('%s:%d:%d' % (pf_netdev(card), PF_KBPS, PF_KBPS)
-                    for card in cards)
+                    for card in sriov_cards(cards))
 
 
 def devlink_command(card):
@@ -133,6 +174,14 @@ def device_specs(cards):
     """The ``[pci]device_spec`` entries (JSON strings) of one compute."""
     specs = []
     for card in cards:
+        if is_lone_pf(card):
+            # the PF itself, by address; bound to vfio-pci by the operator
+            specs.append(json.dumps({
+                'address': pf_address(card), 'vendor_id': VENDOR_ID,
+                'product_id': card['pf_product_id'],
+                'physical_network': card['physnet'], 'managed': 'no'},
+                sort_keys=True))
+            continue
         spec = {'address': '0000:%02x:*.*' % card['bus'],
                 'vendor_id': VENDOR_ID, 'product_id': VF_PRODUCT_ID,
                 'physical_network': card['physnet'],

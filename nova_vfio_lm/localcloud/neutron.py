@@ -7,7 +7,8 @@ mechanism driver and the ``qos`` extension, the ``qos`` and ``placement``
 service plugins (the agents' PF bandwidth becomes providers in
 placement), no L3, DHCP, metadata, OVS or OVN. Each compute has an
 SR-IOV NIC agent stand-in (:mod:`.sriov_agent`) that reports to it over
-RPC; ``physnet1`` and ``physnet2`` carry VLAN and flat networks.
+RPC; ``physnet1`` and ``physnet2`` (the VFs') and ``physnet3`` (the lone
+PFs', :mod:`.layout`) carry VLAN and flat networks.
 
 It is deployed the way that works from 2024.1 to 2026.2 (which has no
 eventlet API server left): the API under uwsgi, and

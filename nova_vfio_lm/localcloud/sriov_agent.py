@@ -24,6 +24,15 @@ activates it) is asked about again until it has one, where the real
 agent waits for the binding-activated notification. It sets nothing on
 any VF (VLAN, spoof check, rates): there is none.
 
+``direct-physical`` ports (a whole PF in a guest's plain ``<hostdev>``)
+are none of its business, as they are none of the real agent's: ML2's
+``sriovnicswitch`` binds them without asking any agent and makes them
+``ACTIVE`` at once, the real agent sees only the VFs of the PFs it maps
+and drops their port-update notifications. This one ignores them alike:
+it reads only ``<interface type='hostdev'>`` elements and drops the
+notifications of ports whose ``binding:vnic_type`` is
+``direct-physical``.
+
 It runs as the release's own agent does: under eventlet where that one
 does (2024.x), with native threads where it does not (2026.2).
 
@@ -52,6 +61,8 @@ OPTS = {
 }
 #: Seconds between two looks at the host's guests.
 SCAN_INTERVAL = 1.0
+#: ``portbindings.VNIC_DIRECT_PHYSICAL``: a PF port, which no agent handles.
+VNIC_DIRECT_PHYSICAL = 'direct-physical'
 
 
 def device_mappings(entries):
@@ -114,7 +125,10 @@ class PortUpdates:
         self.agent = agent
 
     def port_update(self, context, **kwargs):
-        mac = kwargs.get('port', {}).get('mac_address')
+        port = kwargs.get('port', {})
+        if port.get('binding:vnic_type') == VNIC_DIRECT_PHYSICAL:
+            return  # as the real agent: not an agent's port
+        mac = port.get('mac_address')
         if mac:
             self.agent.updated.add(mac.lower())
 

@@ -29,6 +29,12 @@ _NETDEV_XML = """<device>
 </device>"""
 
 
+def netdev_xml(ifname, mac, parent):
+    """libvirt's node device XML of a netdev ``ifname`` on PCI ``parent``."""
+    return _NETDEV_XML % {'ifname': ifname, 'mac': mac.replace(':', '_'),
+                          'mac_colons': mac, 'parent': parent}
+
+
 def pf_address(vf_address):
     """The PCI address of a fake VF's PF: same slot, function 0."""
     return vf_address.rsplit('.', 1)[0] + '.0'
@@ -71,9 +77,8 @@ class PfNetdevFixture(fixtures.Fixture):
             mac = '52:54:00:%02x:%02x:%02x' % (
                 device.bus, device.slot, device.function)
             ifname = self.ifname(address)
-            found.append(fakelibvirt.NodeDevice(connection, xml=_NETDEV_XML % {
-                'ifname': ifname, 'mac': mac.replace(':', '_'),
-                'mac_colons': mac, 'parent': name}))
+            found.append(fakelibvirt.NodeDevice(
+                connection, xml=netdev_xml(ifname, mac, name)))
         return found
 
     def _setUp(self):

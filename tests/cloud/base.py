@@ -243,6 +243,25 @@ class CloudScenario(testtools.TestCase):
             args.append(instance)
         return self.cloud.db.query('nova_cell1', sql, args)
 
+    def pci_device_rows(self, host=None, instance=None, dev_type=None):
+        """Nova's PCI devices of any type (address, type, status, ...).
+
+        As :meth:`pci_rows`, also PFs (``type-PF``): a ``direct-physical``
+        port's.
+        """
+        sql = ('SELECT d.address, d.dev_type, d.status, d.instance_uuid, '
+               'n.hypervisor_hostname AS host FROM pci_devices d JOIN '
+               'compute_nodes n ON d.compute_node_id = n.id WHERE '
+               'd.deleted = 0 AND n.deleted = 0')
+        args = []
+        for column, value in (('n.hypervisor_hostname', host),
+                              ('d.instance_uuid', instance),
+                              ('d.dev_type', dev_type)):
+            if value:
+                sql += ' AND %s = %%s' % column
+                args.append(value)
+        return self.cloud.db.query('nova_cell1', sql, args)
+
     def cards(self, host):
         """``{(PSID, firmware)}`` of ``host``'s live-migratable VFs' cards.
 
@@ -273,6 +292,27 @@ class CloudScenario(testtools.TestCase):
         if domain is None:
             return None
         return sorted(hypervisor_mod.hostdev_addresses(domain['xml']))
+
+    def guest_pci_hostdevs(self, host, server_id):
+        """``[(PCI address, managed)]`` of the guest's plain ``<hostdev>``.
+
+        A flavor's VF or a ``direct-physical`` port's PF; None if ``host``
+        has no such guest.
+        """
+        domain = self.hypervisor.host(host).get(server_id)
+        if domain is None:
+            return None
+        return sorted(hypervisor_mod.pci_hostdevs(domain['xml']))
+
+    def pci_plugs(self, server_id):
+        """``[(host, action, element, PCI addresses)]`` hot-plugged, any host.
+
+        As :meth:`plugs`, for any PCI device, also a PF ``<hostdev>``.
+        """
+        return [(host, entry['action'], entry['device'],
+                 entry.get('pci', entry['vfs']))
+                for host in sorted(self.cloud.layout)
+                for entry in self.hypervisor.host(host).plugs(server_id)]
 
     def allocations(self, server_id):
         """``{provider name: resources}`` of the server in placement."""
@@ -319,6 +359,25 @@ class CloudScenario(testtools.TestCase):
         """No VF of ``host`` is claimed (held for a move that ended)."""
         self.assertEqual([], [row for row in self.pci_rows(host)
                               if row['status'] == 'claimed'])
+
+    def assert_cloud_consistent(self):
+        """Nova's placement audit finds nothing; PCI use matches the guests.
+
+        As ``test_zz_consistency`` checks at the end, for PCI devices of
+        every type: on every host the devices Nova counts as used are
+        exactly those its running guests hold.
+        """
+        output = self.cloud.nova.manage('placement', 'audit', '--verbose')
+        self.assertNotIn('orphan', output.lower())
+        for host in self.cloud.layout:
+            used = sorted(row['address']
+                          for row in self.pci_device_rows(host)
+                          if row['status'] != 'available')
+            guests = sorted(
+                address for uuid, domain in self.hypervisor.host(host)
+                .all().items() if domain['running']
+                for address in self.guest_vfs(host, uuid))
+            self.assertEqual(guests, used, host)
 
     # -- services -------------------------------------------------------
 
