@@ -111,16 +111,24 @@ def run_bounded(argv, env, out):
         return child.wait(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         out.write(b'\nstopped after %d s\n' % TIMEOUT)
-        for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
-            try:
-                os.killpg(child.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                return child.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                continue
-        return child.poll()
+        return stop_group(child)
+    except BaseException:  # SIGINT, or SIGTERM through main()'s handler
+        stop_group(child)
+        raise
+
+
+def stop_group(child):
+    """TERM, then KILL, the process group of ``child``; its exit code."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            return child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            continue
+    return child.poll()
 
 
 def read_subunit(data):
@@ -187,6 +195,8 @@ def main(argv=None):
                         help="Nova test modules, classes or tests instead "
                              "of the set")
     args = parser.parse_args(argv)
+    # a TERM (tox, CI) ends the run like a SIGINT: each pass stops its group
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.concurrency < 1:
         parser.error('--concurrency must be 1 or more, not %d'
                      % args.concurrency)
