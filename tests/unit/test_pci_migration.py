@@ -173,3 +173,33 @@ class UnmappedHostdevsTest(testtools.TestCase):
         doc = etree.fromstring(self.XML)
         self.assertEqual([], pci_migration.unmapped_hostdevs(
             doc, {'0000:81:00.1': '0000:81:00.3'}, {'0000:81:00.1'}))
+
+
+class PortDeviceMovesTest(testtools.TestCase):
+    """Only a ``direct`` port's tagged VF moves with its state."""
+
+    def _device(self, dev_type, live_migratable='true'):
+        from nova import objects
+        objects.register_all()
+        extra_info = ({} if live_migratable is None else
+                      {'live_migratable': live_migratable})
+        return objects.PciDevice(dev_type=dev_type, extra_info=extra_info)
+
+    def test_a_direct_port_on_a_tagged_vf_moves(self):
+        self.assertTrue(pci_migration.port_device_moves(
+            'direct', self._device('type-VF')))
+
+    def test_no_other_kind_moves_whatever_its_device_says(self):
+        for vnic_type, dev_type in (
+                ('direct-physical', 'type-PF'), ('macvtap', 'type-VF'),
+                ('vdpa', 'vdpa'), ('remote-managed', 'type-VF'),
+                ('virtio-forwarder', 'type-VF'), ('normal', 'type-VF'),
+                (None, 'type-VF'), ('direct', 'type-PF'),
+                ('direct', 'type-PCI')):
+            self.assertFalse(pci_migration.port_device_moves(
+                vnic_type, self._device(dev_type)), (vnic_type, dev_type))
+
+    def test_an_untagged_vf_does_not_move(self):
+        for tag in ('false', None):
+            self.assertFalse(pci_migration.port_device_moves(
+                'direct', self._device('type-VF', live_migratable=tag)))
