@@ -144,8 +144,18 @@ class PciHostdevFixture(fixtures.Fixture):
                         iface.find('./address') is not None):
                     defined.append(iface.find('./address'))
                 iface.getparent().replace(iface, defined)
-            present = {_source_address(h) for h in
-                       devices.findall("./hostdev[@type='pci']")}
+            # the fake's own XML (2025.1+) has some hostdevs, without the
+            # alias and managed libvirt keeps (2025.x) or with an alias of
+            # its own (2026.x): each is given back as it was kept, so the
+            # alias Nova reads is the one its device-removed event names
+            by_address = {_source_address(h): h for h in kept}
+            present = set()
+            for hostdev in devices.findall("./hostdev[@type='pci']"):
+                address = _source_address(hostdev)
+                if address in by_address:
+                    present.add(address)
+                    hostdev.getparent().replace(hostdev, etree.fromstring(
+                        etree.tostring(by_address[address])))
             for hostdev in kept:
                 if _source_address(hostdev) not in present:
                     devices.append(etree.fromstring(etree.tostring(hostdev)))
