@@ -32,23 +32,36 @@ class MariaDB(service.Service):
     def _base(self):
         return self.run.sub('mariadb')
 
+    def tmp_dir(self):
+        """The server's own temporary folder (``--tmpdir``).
+
+        Two clouds' servers (``cloud-upgrade`` starts two at once) must not
+        share /tmp, where one's bootstrap removed the other's temporary
+        tables.
+        """
+        return self.run.sub('mariadb', 'tmp')
+
     def init(self):
         """Create the system tables (once; skipped when they exist)."""
         base = self._base()
+        self.tmp_dir()
         self.run.chown(base, USER)
         if os.path.isdir(self.data_dir() + '/mysql'):
             return
         self.execute([
             'mariadb-install-db', '--no-defaults', '--user=%s' % USER,
             '--datadir=%s' % self.data_dir(), '--skip-test-db',
-            '--auth-root-authentication-method=socket'])
+            '--auth-root-authentication-method=socket',
+            '--tmpdir=%s' % self.tmp_dir()])
         self.run.chown(base, USER)
 
     def start(self, timeout=60):
+        self.tmp_dir()
         self.run.chown(self._base(), USER)
         self.sup.start(self.name, [
             'mariadbd', '--no-defaults', '--user=%s' % USER,
             '--datadir=%s' % self.data_dir(),
+            '--tmpdir=%s' % self.tmp_dir(),
             '--socket=%s' % self.socket_path(),
             '--pid-file=%s' % self.run.file('mariadb', 'mariadbd.pid'),
             '--port=%d' % self.run.port(self.name),
