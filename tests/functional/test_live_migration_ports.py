@@ -64,6 +64,19 @@ class _PortCloud(cloud.VfioCloudTestCase):
     def legacy_port(self):
         return self.neutron.create_port({'port': _legacy_port()})['port']
 
+    def boot_with_compute2_vf_taken(self):
+        """A moving port's server on compute1; compute2's first VF taken.
+
+        Another server holds compute2's first live-migratable VF.
+
+        :returns: the server, its port and the port's VF on compute1.
+        """
+        self._create_server(flavor_id=self.create_pci_flavor('lm-vf'),
+                            networks='none', host='compute2')
+        port = self.migratable_port()
+        server = self.boot_with_ports([port])
+        return server, port, self.bound_vf(port)
+
     def boot_with_ports(self, ports, flavor_id=None):
         server = self._create_server(
             flavor_id=flavor_id, networks=[{'port': p['id']} for p in ports],
@@ -228,11 +241,7 @@ class MigratablePortTest(_PortCloud):
     def test_destination_vf_at_another_address_keeps_managed_no(self):
         # compute2's first live-migratable VF is taken: the port's VF
         # there is not at its source VF's address
-        self._create_server(flavor_id=self.create_pci_flavor('lm-vf'),
-                            networks='none', host='compute2')
-        port = self.migratable_port()
-        server = self.boot_with_ports([port])
-        source_vf = self.bound_vf(port)
+        server, port, source_vf = self.boot_with_compute2_vf_taken()
 
         server, migration = self.live_migrate(server)
 
@@ -418,11 +427,7 @@ class NoMigratableVfForPortTest(_PortCloud):
     def test_refused_rather_than_moved_to_a_legacy_vf(self):
         # compute2's live-migratable VF is taken; VF 2 and 3 of physnet4
         # are free but could not take the device state
-        self._create_server(flavor_id=self.create_pci_flavor('lm-vf'),
-                            networks='none', host='compute2')
-        port = self.migratable_port()
-        server = self.boot_with_ports([port])
-        source_vf = self.bound_vf(port)
+        server, port, source_vf = self.boot_with_compute2_vf_taken()
         self.plugged.clear()
 
         server, migration = self.live_migrate(server)
