@@ -17,8 +17,11 @@ its peers through the run folder:
   hot-plug of a port whose VF cannot move) changes its kept XML and is
   recorded per host (:meth:`.hypervisor.HostDomains.plugs`);
 - ``migrateToURI3`` writes the guest, with the destination XML Nova sent,
-  into the destination host's domains; it can be held, released, failed
-  or aborted from outside (:class:`.hypervisor.Hypervisor`).
+  into the destination host's domains, running, and stops and undefines
+  the source's (:func:`leave_source`); it can be held, released, failed
+  or aborted from outside (:class:`.hypervisor.Hypervisor`), and a failed
+  or aborted job leaves the source running and nothing on the
+  destination.
 
 Nothing here imports eventlet: nova 2026.2's computes run without it.
 """
@@ -26,7 +29,6 @@ Nothing here imports eventlet: nova 2026.2's computes run without it.
 import importlib
 import json
 import os
-import shutil
 import sys
 import time
 import types
@@ -39,7 +41,6 @@ import nova.tests
 
 from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
 from nova_vfio_lm.localcloud import layout
-from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.testing import fakelibvirt_hostdevs
 from nova_vfio_lm.testing import fakelibvirt_jobs
 from nova_vfio_lm.testing import fakelibvirt_netdevs
@@ -335,11 +336,6 @@ def migrateToURI3(domain, dconnuri, params, flags):
                                'command: migration failed (fake '
                                'hypervisor told to fail)')
     xml = params.get('destination_xml') or domain.XMLDesc(0)
-    run_path = os.path.dirname(connection.config['hypervisor_dir'])
-    xml = carry_guest_files(
-        xml, os.path.join(run_path, *runfolder.instances_parts(
-            connection.hostname)),
-        os.path.join(run_path, *runfolder.instances_parts(destination)))
     target = hyper.host(destination)
     try:
         check_hostdevs_free(target, xml, uuid)
@@ -348,30 +344,27 @@ def migrateToURI3(domain, dconnuri, params, flags):
         raise
     target.save(uuid, xml, running=True)
     domain.complete_job()
+    leave_source(domain, flags)
 
 
-def carry_guest_files(xml, source_dir, dest_dir):
-    """The guest's files under ``dest_dir``, as a block migration copies them.
+def leave_source(domain, flags):
+    """Stop the source guest of a completed job, as libvirt does.
 
-    Real hosts share one ``instances_path`` value, so Nova's destination XML
-    keeps the source's file paths; here each compute has its own folder.
-    Every ``<source file=...>`` or ``<source path=...>`` under the source's
-    folder is copied to the same place under the destination's and the XML
-    names the copy. Returns the XML.
+    The guest now runs on the destination: QEMU on the source ends at
+    that moment, and with ``VIR_MIGRATE_UNDEFINE_SOURCE`` (Nova always
+    passes it, with ``VIR_MIGRATE_PERSIST_DEST``) libvirt also removes
+    the source definition. Nothing runs on the source whatever its
+    nova-compute does next, or if it never gets there (a conductor that
+    stops answering, a compute killed). The domain object the caller
+    holds still reports the completed job, as a real one reports
+    "no domain", which Nova reads as completed too.
     """
-    doc = etree.fromstring(xml)
-    prefix = source_dir.rstrip(os.sep) + os.sep
-    for source in doc.iter('source'):
-        for attribute in ('file', 'path'):
-            path = source.get(attribute)
-            if not path or not path.startswith(prefix):
-                continue
-            copy = os.path.join(dest_dir, path[len(prefix):])
-            if os.path.isfile(path):
-                os.makedirs(os.path.dirname(copy), exist_ok=True)
-                shutil.copyfile(path, copy)
-            source.set(attribute, copy)
-    return etree.tostring(doc, encoding='unicode')
+    connection = domain._connection
+    domain._state = _fake.VIR_DOMAIN_SHUTOFF
+    connection._mark_not_running(domain)
+    if flags & _fake.VIR_MIGRATE_UNDEFINE_SOURCE and \
+            domain.name() in connection._vms:
+        connection._undefine(domain)
 
 
 def _with_device(xml, device_xml):

@@ -147,7 +147,7 @@ class Nova(service.Service):
     def configure_compute(self, host):
         """Write compute ``host``'s config (again, after an upgrade)."""
         cards = self.computes[host]
-        instances = self.run.instances(host)
+        instances = self.run.instances()
         runfolder.write_ini(self.compute_conf(host), {
             'DEFAULT': {
                 'host': host,

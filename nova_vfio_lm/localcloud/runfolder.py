@@ -78,9 +78,9 @@ class RunFolder:
             os.makedirs(path, exist_ok=True)
         return path
 
-    def instances(self, host):
-        """Compute ``host``'s ``instances_path`` (made if missing)."""
-        return self.sub(*instances_parts(host))
+    def instances(self):
+        """The computes' ``instances_path`` (made if missing)."""
+        return self.sub(*INSTANCES_PARTS)
 
     def file(self, *parts):
         """A file path under the run folder; its folder is made."""
@@ -168,10 +168,13 @@ def read_ini(path):
     return {s: dict(parser.items(s)) for s in parser.sections()}
 
 
-def instances_parts(host):
-    """Where, under the run folder, compute ``host`` keeps guest files.
-
-    Each compute of the one-machine cloud has its own folder, where real
-    hosts share one ``instances_path`` value.
-    """
-    return ('compute', host, 'instances')
+#: Where, under the run folder, the computes keep guest files: one folder
+#: for all, as computes whose ``instances_path`` is on shared storage (NFS)
+#: have. Nova then finds what it finds on such hosts: it takes the path as
+#: shared when it compares the hosts' addresses (cold migration, resize:
+#: all computes have ``my_ip`` 127.0.0.1) and when it writes a test file
+#: on one and looks for it from the other (live migration, evacuation), so
+#: both agree. Folders of their own would look shared to the first and
+#: not to the second: a resize then left a copy Nova never removes, which
+#: a later live migration to that host found (``DestinationDiskExists``).
+INSTANCES_PARTS = ('compute', 'instances')
