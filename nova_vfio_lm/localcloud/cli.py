@@ -120,7 +120,10 @@ def cmd_hypervisor(args):
                 print('%s needs the server UUID' % args.action,
                       file=sys.stderr)
                 return 2
-            hyper.decide(args.value, args.action)
+            if args.action == 'destroy':
+                hyper.destroy(args.host, args.value)
+            else:
+                hyper.decide(args.value, args.action)
     except hypervisor_mod.HypervisorError as exc:
         print('nova-vfio-lm cloud hypervisor: %s' % exc, file=sys.stderr)
         return 2
@@ -208,10 +211,15 @@ def add_parser(sub):
     hyper = verbs.add_parser(
         'hypervisor', help='control live migrations at the fake hypervisor')
     hyper.add_argument('action', choices=('mode', 'held', 'release',
-                                          'fail'))
+                                          'fail', 'destroy'))
     hyper.add_argument('value', nargs='?',
                        help='mode: complete, hold or fail; release/fail: '
-                            'the server UUID of a held migration')
+                            'the server UUID of a held migration; '
+                            'destroy: the server UUID of a guest to stop '
+                            'and undefine on --host (virsh destroy and '
+                            'undefine)')
+    hyper.add_argument('--host', help='destroy: the compute whose '
+                       'hypervisor runs the guest')
     hyper.set_defaults(func=cmd_hypervisor)
     upgrade = verbs.add_parser(
         'upgrade', help='rolling upgrade: move the control plane or one '

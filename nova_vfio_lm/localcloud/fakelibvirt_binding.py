@@ -212,13 +212,28 @@ class HostConnection(_fake.Connection):
     # -- the domains on disk -------------------------------------------
 
     def _sync(self):
-        """Add domains written by others (an incoming migration)."""
+        """Follow the domains on disk that others changed.
+
+        Add those written by others (an incoming migration); drop those
+        removed by others (an operator's ``cloud hypervisor destroy``, as
+        ``virsh destroy`` and ``undefine`` act on every client's view).
+        """
+        for dom in list(self._vms.values()):
+            # saved once, and gone from disk now (read last: computes of
+            # 2024.x call libvirt from several native threads)
+            if getattr(dom, '_vfio_lm_saved', False) and \
+                    self.store.get(dom.UUIDString()) is None:
+                dom._state = _fake.VIR_DOMAIN_SHUTOFF
+                _fake.Connection._mark_not_running(self, dom)
+                if dom.name() in self._vms:
+                    _fake.Connection._undefine(self, dom)
         known = {vm.UUIDString() for vm in self._vms.values()}
         for uuid, data in self.store.all().items():
             if uuid in known:
                 continue
             dom = _fake.Domain(self, data['xml'], running=False)
             dom._vfio_lm_xml = data['xml']
+            dom._vfio_lm_saved = True
             self._vms[dom.name()] = dom
             if data['running']:
                 dom._state = _fake.VIR_DOMAIN_RUNNING
@@ -230,6 +245,7 @@ class HostConnection(_fake.Connection):
             return
         self.store.save(dom.UUIDString(), xml,
                         dom._state != _fake.VIR_DOMAIN_SHUTOFF)
+        dom._vfio_lm_saved = True
 
     def _emit_lifecycle(self, dom, event, detail):
         if hasattr(dom, '_def'):  # not while the domain is being built

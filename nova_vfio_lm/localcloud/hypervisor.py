@@ -98,6 +98,26 @@ class Hypervisor:
     def host(self, hostname):
         return HostDomains(os.path.join(self.path, hostname))
 
+    def hosts(self):
+        """Names of the hosts whose hypervisor keeps something."""
+        return sorted(
+            name for name in os.listdir(self.path)
+            if os.path.isdir(os.path.join(self.path, name, 'domains')))
+
+    def destroy(self, hostname, uuid):
+        """Stop and undefine a guest, as ``virsh destroy`` and ``undefine``.
+
+        The operator's action for a guest Nova does not know on that host
+        (its nova-compute drops it at its next call to the hypervisor).
+        """
+        if hostname not in self.hosts():
+            raise HypervisorError('no hypervisor of a host %r here (hosts: '
+                                  '%s)' % (hostname, ', '.join(self.hosts())))
+        domains = self.host(hostname)
+        if domains.get(uuid) is None:
+            raise HypervisorError('%s keeps no guest %s' % (hostname, uuid))
+        domains.remove(uuid)
+
 
 class HostDomains:
     """The domains one host's hypervisor keeps, by server UUID."""
