@@ -7,9 +7,12 @@ hypervisor keeps each migration job in its source nova-compute, so a
 killed source ends its job, as libvirt ends a job whose client is gone.
 """
 
+import signal
+import subprocess
 import time
 
 from tests.cloud import base
+from tests import commands
 
 
 class CrashTest(base.CloudScenario):
@@ -64,3 +67,40 @@ class CrashTest(base.CloudScenario):
                          self.wait_for_migration(server)['status'])
         self.assert_runs_on(server, 'compute2', 1)
         self.assert_nothing_claimed('compute1')
+
+    def test_source_killed_after_the_switch_over(self):
+        """The job completes; the source's post-migration never runs.
+
+        The conductor is stopped (SIGSTOP) when the held job is released,
+        so the source's post-migration waits on it, and the source compute
+        is killed there. As libvirt with Nova's flags, the hypervisor
+        already stopped and undefined the source guest when the job
+        completed: the guest runs on the destination only, whatever Nova
+        records (the fault campaign's subject). The operator then deletes
+        the server and destroys the guest Nova does not know.
+        """
+        server = self.held_migration()
+        self.cloud.sup.signal('nova-conductor', signal.SIGSTOP)
+        self.addCleanup(self.cloud.sup.signal, 'nova-conductor',
+                        signal.SIGCONT)
+
+        self.hypervisor.decide(server, 'release')
+        base.wait_for('the job of %s completed at the hypervisor' % server,
+                      lambda: self.domain_states(server) == {
+                          'compute2': True}, interval=0.2)
+        # nothing reached the database since: the source waits
+        self.assertEqual('running', self.migrations(server)[0]['status'])
+        self.cloud.sup.kill('nova-compute-compute1')
+        self.cloud.sup.signal('nova-conductor', signal.SIGCONT)
+        self.restart_service('nova-compute-compute1')
+
+        self.assertEqual({'compute2': True}, self.domain_states(server))
+        self.assertEqual(1, len(self.guest_vfs('compute2', server)))
+        self.assertNotIn(self.wait_for_migration(server)['status'],
+                         ('running', 'completed'))
+        self.delete(server)
+        subprocess.run(commands.nova_vfio_lm() + [
+            'cloud', 'hypervisor', 'destroy', server, '--host',
+            'compute2'], check=True, timeout=60)
+        self.assertEqual({}, self.domain_states(server))
+        self.assert_cloud_consistent()
