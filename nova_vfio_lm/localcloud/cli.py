@@ -121,6 +121,10 @@ def cmd_hypervisor(args):
                       file=sys.stderr)
                 return 2
             if args.action == 'destroy':
+                if not args.host:
+                    print('destroy needs --host, the compute whose '
+                          'hypervisor runs the guest', file=sys.stderr)
+                    return 2
                 hyper.destroy(args.host, args.value)
             else:
                 hyper.decide(args.value, args.action)

@@ -16,6 +16,7 @@ import os
 import time
 
 from lxml import etree
+from oslo_utils import uuidutils
 
 #: ``complete``: migrations finish at once; ``hold``: each waits, running,
 #: until released, failed or aborted; ``fail``: the hypervisor fails each.
@@ -26,6 +27,13 @@ HOLD_LIMIT = 600
 
 class HypervisorError(RuntimeError):
     """A control was used wrongly; the message says how."""
+
+
+def checked_uuid(value):
+    """``value`` if it is a server UUID; it names a file in the run folder."""
+    if not value or not uuidutils.is_uuid_like(value):
+        raise HypervisorError('%r is not a server UUID' % (value,))
+    return value
 
 
 class Hypervisor:
@@ -77,6 +85,7 @@ class Hypervisor:
         if state not in ('release', 'fail'):
             raise HypervisorError('a held migration can be released or '
                                   'failed, not %r' % state)
+        checked_uuid(uuid)
         data = _read_json(self._held_path(uuid))
         if not data:
             raise HypervisorError('no migration of %s is held' % uuid)
@@ -100,6 +109,8 @@ class Hypervisor:
 
     def hosts(self):
         """Names of the hosts whose hypervisor keeps something."""
+        if not os.path.isdir(self.path):
+            return []
         return sorted(
             name for name in os.listdir(self.path)
             if os.path.isdir(os.path.join(self.path, name, 'domains')))
@@ -110,6 +121,7 @@ class Hypervisor:
         The operator's action for a guest Nova does not know on that host
         (its nova-compute drops it at its next call to the hypervisor).
         """
+        checked_uuid(uuid)
         if hostname not in self.hosts():
             raise HypervisorError('no hypervisor of a host %r here (hosts: '
                                   '%s)' % (hostname, ', '.join(self.hosts())))

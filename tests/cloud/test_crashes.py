@@ -98,6 +98,13 @@ class CrashTest(base.CloudScenario):
         self.assertEqual(1, len(self.guest_vfs('compute2', server)))
         self.assertNotIn(self.wait_for_migration(server)['status'],
                          ('running', 'completed'))
+        # KNOWN HAZARD, not asserted here (issue "every fault at every
+        # step"): Nova now records the server on compute1 with compute1's
+        # VF and its allocation there, and compute2's audit frees the VF
+        # its running guest uses (live_migration_interrupted_cleanup).
+        # Once the hypervisor decides which VFs are in use, assert that
+        # compute2 keeps it, and destroy the guest before the delete
+        # (which waits for every PCI row of the server to go).
         self.delete(server)
         subprocess.run(commands.nova_vfio_lm() + [
             'cloud', 'hypervisor', 'destroy', server, '--host',

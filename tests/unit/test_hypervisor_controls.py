@@ -1,0 +1,57 @@
+"""The test cloud's hypervisor controls refuse what they cannot act on.
+
+``nova-vfio-lm cloud hypervisor destroy|release|fail`` name files in the
+run folder after their arguments: a value that is not a server UUID, a
+host without a hypervisor or a guest it does not keep is refused with a
+message, never a path built from it.
+"""
+
+import os
+import tempfile
+
+import testtools
+
+from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
+
+UUID = '6f1d0c2e-6a1b-4d3c-9a57-0c1e0d7b9f21'
+
+
+class HypervisorControlsTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.hyper = hypervisor_mod.Hypervisor(
+            os.path.join(folder.name, 'hypervisor'))
+
+    def refused(self, call, *args):
+        return str(self.assertRaises(hypervisor_mod.HypervisorError, call,
+                                     *args))
+
+    def test_destroy_stops_and_undefines_the_guest(self):
+        self.hyper.host('compute2').save(UUID, '<domain/>', True)
+
+        self.hyper.destroy('compute2', UUID)
+
+        self.assertEqual({}, self.hyper.host('compute2').all())
+
+    def test_destroy_refuses_a_bad_uuid_host_or_guest(self):
+        self.assertEqual([], self.hyper.hosts())  # no folder yet
+        self.hyper.host('compute2').save(UUID, '<domain/>', True)
+        self.assertIn("'../compute2/x' is not a server UUID", self.refused(
+            self.hyper.destroy, 'compute2', '../compute2/x'))
+        self.assertIn("no hypervisor of a host 'compute9'", self.refused(
+            self.hyper.destroy, 'compute9', UUID))
+        self.assertIn("no hypervisor of a host None", self.refused(
+            self.hyper.destroy, None, UUID))
+        other = UUID.replace('6f', '7f', 1)
+        self.assertIn('compute2 keeps no guest %s' % other, self.refused(
+            self.hyper.destroy, 'compute2', other))
+        self.assertEqual([UUID], list(self.hyper.host('compute2').all()))
+
+    def test_release_refuses_a_bad_uuid(self):
+        self.assertIn("'x/../y' is not a server UUID", self.refused(
+            self.hyper.decide, 'x/../y', 'release'))
+        self.assertIn('no migration of %s is held' % UUID, self.refused(
+            self.hyper.decide, UUID, 'release'))
