@@ -35,6 +35,7 @@ from nova_vfio_lm.changes import pci_device_extra_info
 from nova_vfio_lm.changes import pci_device_spec_tags
 from nova_vfio_lm.changes import pci_stats_live_migratable
 from nova_vfio_lm.changes import pci_tracker_claims_add_up
+from nova_vfio_lm.changes import pci_tracker_keeps_guest_devices
 from nova_vfio_lm.changes import placement_live_migratable_trait
 from nova_vfio_lm.changes import placement_pci_request_traits
 
@@ -77,4 +78,6 @@ ALL = (
     compute_live_migration_card_check.CHANGE,
     compute_options_checked_at_start.CHANGE,
     compute_live_migration_claims_kept_at_audit.CHANGE,
+    # last: its checks enclose every other wrapper that frees
+    pci_tracker_keeps_guest_devices.CHANGE,
 )

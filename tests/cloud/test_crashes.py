@@ -75,9 +75,11 @@ class CrashTest(base.CloudScenario):
         so the source's post-migration waits on it, and the source compute
         is killed there. As libvirt with Nova's flags, the hypervisor
         already stopped and undefined the source guest when the job
-        completed: the guest runs on the destination only, whatever Nova
-        records (the fault campaign's subject). The operator then deletes
-        the server and destroys the guest Nova does not know.
+        completed: the guest runs on the destination only, while Nova
+        places the server on the source. The destination keeps the VFs
+        its guest uses, at every audit, and says so; the operator then
+        does what the admin guide says ("A guest runs where Nova does not
+        place it"): destroy that guest, hard-reboot the server.
         """
         server = self.held_migration()
         self.cloud.sup.signal('nova-conductor', signal.SIGSTOP)
@@ -90,24 +92,32 @@ class CrashTest(base.CloudScenario):
                           'compute2': True}, interval=0.2)
         # nothing reached the database since: the source waits
         self.assertEqual('running', self.migrations(server)[0]['status'])
+        in_use = self.guest_vfs('compute2', server)
+        self.assertEqual(1, len(in_use))
+        compute2_log = self.log_from_now('nova-compute-compute2')
         self.cloud.sup.kill('nova-compute-compute1')
         self.cloud.sup.signal('nova-conductor', signal.SIGCONT)
         self.restart_service('nova-compute-compute1')
 
         self.assertEqual({'compute2': True}, self.domain_states(server))
-        self.assertEqual(1, len(self.guest_vfs('compute2', server)))
         self.assertNotIn(self.wait_for_migration(server)['status'],
                          ('running', 'completed'))
-        # KNOWN HAZARD, not asserted here (issue "every fault at every
-        # step"): Nova now records the server on compute1 with compute1's
-        # VF and its allocation there, and compute2's audit frees the VF
-        # its running guest uses (live_migration_interrupted_cleanup).
-        # Once the hypervisor decides which VFs are in use, assert that
-        # compute2 keeps it, and destroy the guest before the delete
-        # (which waits for every PCI row of the server to go).
-        self.delete(server)
+        self.assertEqual('compute1', self.host_of(server))
+        self.wait_for_audits(2)
+        # Nova's records would free them here (the server is not on
+        # compute2, its migration ended in error): the guest's word wins
+        self.assertEqual(in_use, sorted(
+            row['address'] for row in self.pci_rows('compute2', server)))
+        self.assertIn('in use by the running guest of server %s on this '
+                      'host, but Nova would free it' % server,
+                      compute2_log())
+
+        # the operator's action
         subprocess.run(commands.nova_vfio_lm() + [
             'cloud', 'hypervisor', 'destroy', server, '--host',
             'compute2'], check=True, timeout=60)
-        self.assertEqual({}, self.domain_states(server))
+        self.wait_for_audits(1)
+        self.assertEqual([], self.pci_rows('compute2', server))
+        self.admin.run('server', 'reboot', '--hard', '--wait', server)
+        self.assert_runs_on(server, 'compute1', 1)
         self.assert_cloud_consistent()

@@ -684,3 +684,50 @@ class PostMigrationFailureTest(_LiveMigrationCloud):
         for host in ('compute1', 'compute2'):
             self.assertEqual([], [d.address for d in self.pci_devices(host)
                                   if d.status == 'claimed'])
+
+
+
+class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
+
+    def test_audit_keeps_the_vfs_a_guest_uses(self):
+        # What a source compute killed after the switch-over leaves: the
+        # guest runs on compute2 on the VFs compute2 claimed, while Nova
+        # keeps the server on compute1 and the migration in error. Nova's
+        # records are written so here; the hypervisor is the real part.
+        # compute2's audit must not free those VFs by the database's word:
+        # the next server would get a VF in use. Once the guest is gone,
+        # the audit frees them.
+        server = self.boot_on('compute1', count=2)
+        server, migration = self.live_migrate(server)
+        self.assertEqual('completed', migration['status'])
+        instance = objects.Instance.get_by_uuid(self.ctxt, server['id'])
+        node = objects.ComputeNode.get_by_nodename(self.ctxt, 'compute1')
+        instance.host = instance.node = 'compute1'
+        if 'compute_id' in instance.fields:  # nova 30+
+            instance.compute_id = node.id
+        instance.vm_state = 'error'
+        instance.save()
+        record = objects.Migration.get_by_uuid(self.ctxt, migration['uuid'])
+        record.status = 'error'
+        record.save()
+        in_use = sorted(address for address, _managed
+                        in self.guest_hostdevs('compute2', server['id']))
+        self.assertEqual(2, len(in_use))
+
+        compute2 = self.computes['compute2']
+        for _ in range(2):
+            compute2.manager.update_available_resource(self.ctxt)
+
+        kept = sorted(d.address for d in self.pci_devices('compute2')
+                      if d.instance_uuid == server['id'])
+        self.assertEqual(in_use, kept)
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+        self.assertIn('in use by the running guest of server %s on this '
+                      'host, but Nova would free it' % server['id'],
+                      self.stdlog.logger.output)
+
+        compute2.driver._host.get_connection().lookupByUUIDString(
+            server['id']).destroy()
+        compute2.manager.update_available_resource(self.ctxt)
+        self.assertEqual((4, 4), self.pci_counts('compute2'))
+

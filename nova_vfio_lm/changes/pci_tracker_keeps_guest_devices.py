@@ -1,0 +1,95 @@
+"""Never free a PCI device that a guest running on this host uses.
+
+A resource audit frees the devices of servers Nova does not place on the
+host, a live migration's rollback frees the destination's devices, a
+refused pre-check frees its claims: all by the database's word. When the
+database is wrong (the migration failed after the switch-over and the
+guest runs on the destination while Nova keeps the server on the source),
+that hands a VF in use to the next server. This change, on every series,
+has those frees ask the hypervisor first
+(:mod:`nova_vfio_lm.guest_devices`): a device a running guest uses stays
+claimed or allocated as it was, and the compute logs an ERROR naming the
+device, the guest's server and Nova's record at every audit until an
+operator acts. Once the guest is gone, the next audit frees the device.
+
+Frees Nova makes after its driver stopped the guest (deletion, resize,
+the source's post-migration once the hypervisor reported the job done)
+are left as they are.
+"""
+
+from oslo_log import log as logging
+
+from nova_vfio_lm.changes import base
+from nova_vfio_lm import guest_devices
+
+LOG = logging.getLogger(__name__)
+
+#: The admin guide's section on what to do.
+OPERATOR_ACTION = ('admin guide, "A guest runs where Nova does not place '
+                   'it"')
+
+
+def _keep(tracker, dev, user):
+    """Leave ``dev`` claimed or allocated, in the tracker's books too."""
+    from nova.objects import fields
+
+    books = (tracker.claims if dev.status == fields.PciDeviceStatus.CLAIMED
+             else tracker.allocations)
+    devices = books.setdefault(dev.instance_uuid, [])
+    if dev not in devices:
+        devices.append(dev)
+    LOG.error('PCI device %(address)s is in use by the running guest of '
+              'server %(user)s on this host, but Nova would free it: it is '
+              '%(status)s for server %(owner)s, which Nova does not place '
+              'here. The device stays %(status)s until the guest is gone; '
+              'see the %(action)s.',
+              {'address': dev.address, 'user': user, 'status': dev.status,
+               'owner': dev.instance_uuid, 'action': OPERATOR_ACTION})
+
+
+class PciTrackerKeepsGuestDevices(base.Change):
+    name = 'pci_tracker_keeps_guest_devices'
+    summary = ('audits, rollbacks and refused pre-checks never free a PCI '
+               'device that a guest running on the host uses')
+    series = base.EVERY_SERIES
+
+    def _apply(self):
+        from nova.compute import manager
+        from nova.compute import resource_tracker
+        from nova.pci import manager as pci_manager
+
+        def make_setup(original):
+            def _setup_pci_tracker(self, *args, **kwargs):
+                result = original(self, *args, **kwargs)
+                if self.pci_tracker is not None:
+                    self.pci_tracker.vfio_lm_driver = self.driver
+                return result
+            return _setup_pci_tracker
+
+        def make_free(original):
+            def _free_device(self, dev, *args, **kwargs):
+                if guest_devices.checking():
+                    user = guest_devices.user_of(
+                        getattr(self, 'vfio_lm_driver', None), dev.address)
+                    if user is not None:
+                        _keep(self, dev, user)
+                        return None
+                return original(self, dev, *args, **kwargs)
+            return _free_device
+
+        def make_checked(original):
+            def checked(*args, **kwargs):
+                with guest_devices.hypervisor_checked():
+                    return original(*args, **kwargs)
+            return checked
+
+        base.wrap(resource_tracker.ResourceTracker, '_setup_pci_tracker',
+                  make_setup)
+        base.wrap(pci_manager.PciDevTracker, '_free_device', make_free)
+        base.wrap(pci_manager.PciDevTracker, 'clean_usage', make_checked)
+        for method in ('rollback_live_migration_at_destination',
+                       'check_can_live_migrate_destination'):
+            base.wrap(manager.ComputeManager, method, make_checked)
+
+
+CHANGE = PciTrackerKeepsGuestDevices()

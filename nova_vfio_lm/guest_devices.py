@@ -1,0 +1,107 @@
+"""The PCI devices that the guests running on this host really use.
+
+Nova's database says which server holds which VF; the hypervisor says which
+VF a running guest is on. After a failure at the wrong moment (a source
+compute killed after the switch-over, a lost progress save) the two
+disagree, and freeing a VF by the database's word alone hands a device in
+use to the next server. Where the plugin frees or lets Nova free PCI
+devices for a server it believes gone (a resource audit's clean-up, a
+rollback at the destination, a refused pre-check), the hypervisor is asked
+first: a device a running guest uses is kept, loudly, until an operator
+acts (see the admin guide, "A guest runs where Nova does not place it").
+"""
+
+import contextlib
+import threading
+
+from lxml import etree
+
+_scope = threading.local()  # green with eventlet, per thread without
+
+#: The reason a device is kept when the hypervisor cannot be asked.
+UNKNOWN = 'unknown: the hypervisor could not be asked'
+
+
+@contextlib.contextmanager
+def hypervisor_checked():
+    """Frees inside this block ask the hypervisor first.
+
+    Blocks nest; the hypervisor is asked once per outermost block.
+    """
+    depth = getattr(_scope, 'depth', 0)
+    if depth == 0:
+        _scope.found = {}
+    _scope.depth = depth + 1
+    try:
+        yield
+    finally:
+        _scope.depth = depth
+        if depth == 0:
+            _scope.found = {}
+
+
+def checking():
+    """Whether the current free runs inside :func:`hypervisor_checked`."""
+    return getattr(_scope, 'depth', 0) > 0
+
+
+def guest_pci_addresses(xml_doc):
+    """PCI addresses of a guest's ``<hostdev>`` and hostdev ``<interface>``.
+
+    Both carry the host device's address as ``<source><address>``; a vDPA
+    interface names a character device instead and is not listed.
+    """
+    found = []
+    for source in xml_doc.iterfind('./devices/hostdev[@type="pci"]/source'
+                                   '/address'):
+        found.append(_address(source))
+    for source in xml_doc.iterfind('./devices/interface[@type="hostdev"]'
+                                   '/source/address'):
+        found.append(_address(source))
+    return found
+
+
+def _address(element):
+    return '%04x:%02x:%02x.%x' % tuple(
+        int(element.get(key), 16)
+        for key in ('domain', 'bus', 'slot', 'function'))
+
+
+def in_use(driver):
+    """``{PCI address: server UUID}`` for the guests ``driver`` runs.
+
+    :returns: None for a driver that cannot tell (not libvirt).
+    :raises: whatever the hypervisor raises when it cannot be asked.
+    """
+    host = getattr(driver, '_host', None)
+    if host is None or not hasattr(host, 'list_guests'):
+        return None
+    found = {}
+    for guest in host.list_guests(only_running=True):
+        xml_doc = etree.fromstring(guest.get_xml_desc())
+        for address in guest_pci_addresses(xml_doc):
+            found[address] = guest.uuid
+    return found
+
+
+def user_of(driver, address):
+    """The server whose running guest uses ``address``, else None.
+
+    Inside :func:`hypervisor_checked` only; the hypervisor is asked once
+    per block. A hypervisor that cannot be asked answers :data:`UNKNOWN`:
+    nothing is freed on a guess.
+    """
+    if driver is None:
+        return None
+    found = _scope.found
+    if id(driver) not in found:
+        try:
+            found[id(driver)] = in_use(driver)
+        except Exception:
+            found[id(driver)] = UNKNOWN
+    devices = found[id(driver)]
+    if devices == UNKNOWN:
+        return UNKNOWN
+    if devices is None:
+        return None
+    return devices.get(address.lower())
