@@ -12,9 +12,19 @@ to a minute although the VFs are free.
 This change, on every series, writes the PCI tracker's pools to the
 compute node record right after the resource tracker frees a server's PCI
 claims or allocations, as Nova's own claims do for new servers.
+
+A free happens inside a post-migration after the switch-over and inside a
+refused pre-check: a database or placement error while the devices and
+pools are saved must not turn either into a failed migration or a server
+in ERROR. Such an error is logged as a warning and the save is left to the
+next resource audit, which writes the devices and pools again.
 """
 
+from oslo_log import log as logging
+
 from nova_vfio_lm.changes import base
+
+LOG = logging.getLogger(__name__)
 
 
 def _report_pools(tracker, context):
@@ -46,8 +56,17 @@ class ComputePciPoolsReportedAtOnce(base.Change):
             def free_and_report(self, context, instance, *args, **kwargs):
                 # Nova's method takes the resource lock itself; the report
                 # takes it again afterwards (it is not re-entrant)
-                result = original(self, context, instance, *args, **kwargs)
-                report(self, context)
+                try:
+                    result = original(self, context, instance, *args,
+                                      **kwargs)
+                    report(self, context)
+                except Exception as exc:
+                    # the devices are free in the tracker; the audit saves
+                    LOG.warning('Freed the PCI devices of this server but '
+                                'could not save them or report the pools '
+                                '(%s: %s); the next resource audit does',
+                                type(exc).__name__, exc, instance=instance)
+                    result = None
                 return result
             return free_and_report
 

@@ -731,3 +731,53 @@ class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
         compute2.manager.update_available_resource(self.ctxt)
         self.assertEqual((4, 4), self.pci_counts('compute2'))
 
+
+
+class PlacementDownDuringFreeTest(_LiveMigrationCloud):
+
+    def test_post_migration_goes_on_when_placement_fails(self):
+        # Placement answers nothing while the source's post-migration runs,
+        # after the switch-over. The source frees its VFs there and reports
+        # its pools at once (compute_pci_pools_reported_at_once); that
+        # report failing must not fail a migration that already happened.
+        # The next audit reports them.
+        from nova.compute import manager
+        from nova.compute import resource_tracker
+
+        real_post = manager.ComputeManager._post_live_migration
+        real_update = resource_tracker.ResourceTracker._update_to_placement
+        placement_down = []
+
+        def _update_to_placement(tracker, *args, **kwargs):
+            if placement_down:
+                raise exception.PlacementAPIConnectFailure()
+            return real_update(tracker, *args, **kwargs)
+
+        def _post_live_migration(compute, *args, **kwargs):
+            placement_down.append(True)
+            try:
+                return real_post(compute, *args, **kwargs)
+            finally:
+                placement_down.clear()
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.resource_tracker.ResourceTracker.'
+            '_update_to_placement', _update_to_placement))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.manager.ComputeManager._post_live_migration',
+            _post_live_migration))
+        server = self.boot_on('compute1', count=2)
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute2'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertIn('could not save them or report the pools '
+                      '(PlacementAPIConnectFailure', self.stdlog.logger.output)
+        self.computes['compute1'].manager.update_available_resource(
+            self.ctxt)
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+        self.assertEqual(4, sum(pool['count'] for pool
+                                in self.pci_pools('compute1')))
