@@ -686,7 +686,6 @@ class PostMigrationFailureTest(_LiveMigrationCloud):
                                   if d.status == 'claimed'])
 
 
-
 class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
 
     def test_audit_keeps_the_vfs_a_guest_uses(self):
@@ -730,7 +729,6 @@ class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
             server['id']).destroy()
         compute2.manager.update_available_resource(self.ctxt)
         self.assertEqual((4, 4), self.pci_counts('compute2'))
-
 
 
 class PlacementDownDuringFreeTest(_LiveMigrationCloud):
