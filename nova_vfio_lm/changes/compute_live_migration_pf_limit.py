@@ -19,7 +19,9 @@ change, on every series:
   place. The wait is bounded (``[vfio_lm] max_migrating_vfs_wait``): then
   the migration is rolled back as one whose preparation failed (status
   ``error``, server ACTIVE on its source, destination claims freed). An
-  abort while it waits rolls it back the same way, ``cancelled``.
+  abort while it waits rolls it back the same way, ``cancelled``; an
+  error while it waits (the database or the conductor not answering) the
+  same way, ``error``.
 - **prefers**, on the destination's pre-check, the VFs of PFs that have
   fewer VFs in live migration (any in-progress status) than the limit:
   the PCI claim's pools, one per PF, are ordered so that those come first,
@@ -56,6 +58,7 @@ POLL_INTERVAL = 1.0
 GO = 'go'
 ABORTED = 'aborted'
 TIMED_OUT = 'timed out'
+FAILED = 'failed'
 
 #: one compute decides for one of its migrations at a time
 _TURN_LOCK = threading.Lock()
@@ -260,7 +263,15 @@ class ComputeLiveMigrationPfLimit(base.Change):
                 if not pci_migration.carries_pci_mapping(migrate_data):
                     return original(self, context, dest, instance,
                                     block_migration, migration, migrate_data)
-                outcome = wait_for_turn(self, instance, migration)
+                try:
+                    outcome = wait_for_turn(self, instance, migration)
+                except Exception:
+                    LOG.exception('Live migration %s failed while it waited '
+                                  'for its PFs ([vfio_lm] '
+                                  'max_migrating_vfs_per_pf); it is rolled '
+                                  'back and the server stays here',
+                                  migration.uuid, instance=instance)
+                    outcome = FAILED
                 if outcome == GO:
                     return original(self, context, dest, instance,
                                     block_migration, migration, migrate_data)

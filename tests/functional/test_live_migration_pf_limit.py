@@ -6,6 +6,7 @@ import time
 
 import fixtures
 import nova.conf
+from oslo_db import exception as db_exc
 from nova import objects
 
 from nova_vfio_lm.changes import compute_live_migration_pf_limit as pf_limit
@@ -263,6 +264,33 @@ class WaitTest(_PfLimitCloud):
         self.assert_dest_claim_freed(server_id)
         self.assertNotIn(server_id, self.in_hypervisor)
         self.assertIn('gave up after waiting 1 seconds',
+                      self.stdlog.logger.output)
+        self.release_until_ended([{'id': moved} for moved in moving])
+        for moved in moving:
+            self.assert_landed({'id': moved}, 'compute2')
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
+
+    def test_an_error_while_waiting_rolls_back(self):
+        servers = self.start_migrations(3)
+        moving, waiting = self.wait_until_held_or_waiting(servers)
+        self.assertEqual((2, 1), (len(moving), len(waiting)), self.peak)
+        [server_id] = waiting
+
+        # the database stops answering the waiting migration's count
+        def moving_vfs(*args, **kwargs):
+            raise db_exc.DBConnectionError('database gone')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_vfio_lm.changes.compute_live_migration_pf_limit.'
+            'moving_vfs', moving_vfs))
+        server, migration = self.wait_for_live_migration({'id': server_id})
+
+        self.assertEqual('error', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute1'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assert_dest_claim_freed(server_id)
+        self.assertNotIn(server_id, self.in_hypervisor)
+        self.assertIn('failed while it waited for its PFs',
                       self.stdlog.logger.output)
         self.release_until_ended([{'id': moved} for moved in moving])
         for moved in moving:
