@@ -6,8 +6,8 @@ import time
 
 import fixtures
 import nova.conf
-from oslo_db import exception as db_exc
 from nova import objects
+from oslo_db import exception as db_exc
 
 from nova_vfio_lm.changes import compute_live_migration_pf_limit as pf_limit
 from nova_vfio_lm import conf as vfio_lm_conf
