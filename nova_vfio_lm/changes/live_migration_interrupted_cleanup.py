@@ -7,10 +7,15 @@ placement allocation stays on the destination (the migration holds the
 source's), and the destination keeps the VFs it claimed for the server.
 Its resource audit counts ``error`` migrations as in progress (for failed
 evacuations), so it never frees them: they are lost to other servers.
-Nova 2025.1+ does the same. This change, on every series:
+Nova 2025.1+ does the same. A migration still ``queued`` (in Nova's
+``max_concurrent_live_migrations`` queue or the PF limit's wait) or
+``preparing`` is not reset at all: it keeps that status for good, and with
+it the destination's claim and a place under the PF limit. This change, on
+every series:
 
-- the source, as it resets such a migration at start, moves the
-  allocation back from the migration to the server (what a rollback does);
+- the source, as it resets such a migration at start, also ends a
+  ``queued`` or ``preparing`` one ``error``, and moves the allocation back
+  from the migration to the server (what a rollback does);
 - a compute's audit frees the PCI devices it holds for an ``error`` live
   migration of a server that is not on that compute. The audit reads the
   compute's servers before its migrations, so a server that a later
@@ -24,6 +29,24 @@ from oslo_log import log as logging
 from nova_vfio_lm.changes import base
 
 LOG = logging.getLogger(__name__)
+
+#: What a source compute that stopped leaves of its live migrations: Nova
+#: resets ``running`` ones itself.
+UNFINISHED_STATUSES = ('running', 'preparing', 'queued')
+
+
+def _unfinished_migration(context, instance):
+    """The server's live migration its source left unfinished, or None."""
+    from nova import exception
+    from nova import objects
+
+    for status in UNFINISHED_STATUSES:
+        try:
+            return objects.Migration.get_by_instance_and_status(
+                context, instance.uuid, status)
+        except exception.MigrationNotFoundByStatus:
+            continue
+    return None
 
 
 def _stale_live_migrations(instances, migrations):
@@ -65,23 +88,19 @@ class LiveMigrationInterruptedCleanup(base.Change):
 
     def _apply(self):
         from nova.compute import manager as compute_manager
-        from nova import exception
-        from nova import objects
         from nova.pci import manager as pci_manager
 
         def make_reset(original):
             def _reset_live_migration(self, context, instance):
-                try:
-                    migration = objects.Migration.get_by_instance_and_status(
-                        context, instance.uuid, 'running')
-                except exception.MigrationNotFoundByStatus:
-                    migration = None
+                migration = _unfinished_migration(context, instance)
                 result = original(self, context, instance)
                 if migration is not None:
-                    LOG.info('Live migration %s was interrupted by this '
+                    LOG.info('Live migration %s (%s) was interrupted by this '
                              'service stopping: the server stays here and '
                              'gets its allocation back', migration.uuid,
-                             instance=instance)
+                             migration.status, instance=instance)
+                    if migration.status != 'running':  # Nova's own reset
+                        self._set_migration_status(migration, 'error')
                     self._revert_allocation(context, instance, migration)
                 return result
             return _reset_live_migration

@@ -38,6 +38,32 @@ class CrashTest(base.CloudScenario):
         self.assert_runs_on(server, 'compute1', 1)
         self.assert_nothing_claimed('compute2')
 
+    def test_source_compute_killed_with_a_migration_queued(self):
+        """A migration waiting in the source's queue when the source dies.
+
+        Nova runs one live migration at a time per source compute
+        (``max_concurrent_live_migrations = 1``): a second one waits
+        ``queued``, its VF already claimed on the destination. Nova's reset
+        at start handles ``running`` migrations only; the queued one must
+        end too, the server ACTIVE on its source, nothing left claimed.
+        """
+        first = self.held_migration()
+        second = self.boot('lm.vf1', 'compute1')
+        self.start_live_migration(second, 'compute2')
+        self.assertEqual('queued', self.wait_for_migration(
+            second, ('queued',))['status'])
+        self.assertTrue(self.pci_rows('compute2', second))
+
+        self.cloud.sup.kill('nova-compute-compute1')
+        self.restart_service('nova-compute-compute1')
+
+        for server in (first, second):
+            self.assertIn(self.wait_for_migration(server)['status'],
+                          ('error', 'failed'))
+            self.assert_runs_on(server, 'compute1', 1)
+        self.assert_nothing_claimed('compute2')
+        self.assert_cloud_consistent()
+
     def test_destination_compute_killed(self):
         server = self.held_migration()
 
