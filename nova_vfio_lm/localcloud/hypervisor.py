@@ -102,6 +102,45 @@ class Hypervisor:
         except FileNotFoundError:
             pass
 
+    # -- the source's migration monitor -----------------------------------
+
+    def _monitor_path(self, uuid):
+        return os.path.join(self.path, 'monitor', checked_uuid(uuid))
+
+    def pause_monitor(self, uuid):
+        """Stop the source's migration monitor at its next look at the job.
+
+        Nova's monitor saves the migration's progress through the conductor
+        between two looks at the job; once :meth:`monitor_paused`, no save
+        of this migration is in flight: a hold point for fault tests.
+        """
+        path = self._monitor_path(uuid)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _write(path, 'pause\n')
+
+    def monitor_paused(self, uuid):
+        try:
+            with open(self._monitor_path(uuid)) as f:
+                return f.read().strip() == 'paused'
+        except FileNotFoundError:
+            return False
+
+    def resume_monitor(self, uuid):
+        try:
+            os.unlink(self._monitor_path(uuid))
+        except FileNotFoundError:
+            pass
+
+    def wait_while_monitor_paused(self, uuid):
+        """Called by the source's libvirt as the monitor looks at the job."""
+        path = self._monitor_path(uuid)
+        if not os.path.exists(path):
+            return
+        _write(path, 'paused\n')
+        deadline = time.monotonic() + HOLD_LIMIT
+        while os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
     # -- domains -------------------------------------------------------
 
     def host(self, hostname):

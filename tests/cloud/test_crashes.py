@@ -9,7 +9,6 @@ killed source ends its job, as libvirt ends a job whose client is gone.
 
 import signal
 import subprocess
-import time
 
 from tests.cloud import base
 from tests import commands
@@ -79,15 +78,21 @@ class CrashTest(base.CloudScenario):
     def test_conductor_killed(self):
         server = self.held_migration()
         # the source saves the migration's progress through the conductor
-        # as the job starts; a save the dying conductor took is lost (RPC
-        # is at most once) and fails the migration although the hypervisor
-        # completes it, a Nova hazard documented in the local-cloud page.
-        # Kill it between two saves, the outage this scenario is about.
-        time.sleep(2)
+        # between two looks at the job; a save the dying conductor took is
+        # lost (RPC is at most once) and fails the migration although the
+        # hypervisor completes it, a Nova hazard documented in the admin
+        # guide. Kill it between two saves, the outage this scenario is
+        # about: with the source's monitor paused at its look at the job.
+        self.hypervisor.pause_monitor(server)
+        self.addCleanup(self.hypervisor.resume_monitor, server)
+        base.wait_for('the migration monitor of %s paused' % server,
+                      lambda: self.hypervisor.monitor_paused(server),
+                      interval=0.2)
 
         self.cloud.sup.kill('nova-conductor')
         self.hypervisor.decide(server, 'release')
         self.restart_service('nova-conductor')
+        self.hypervisor.resume_monitor(server)
 
         self.assertEqual('completed',
                          self.wait_for_migration(server)['status'])

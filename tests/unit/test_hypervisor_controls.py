@@ -8,6 +8,7 @@ message, never a path built from it.
 
 import os
 import tempfile
+import threading
 
 import testtools
 
@@ -55,3 +56,24 @@ class HypervisorControlsTest(testtools.TestCase):
             self.hyper.decide, 'x/../y', 'release'))
         self.assertIn('no migration of %s is held' % UUID, self.refused(
             self.hyper.decide, UUID, 'release'))
+
+    def test_monitor_pause_is_a_hold_point(self):
+        self.assertIn("'../x' is not a server UUID", self.refused(
+            self.hyper.pause_monitor, '../x'))
+        self.hyper.wait_while_monitor_paused(UUID)  # not paused: returns
+        self.hyper.pause_monitor(UUID)
+        self.assertFalse(self.hyper.monitor_paused(UUID))
+
+        # the source's libvirt marks it paused, then waits until resumed
+        waiter = threading.Thread(
+            target=self.hyper.wait_while_monitor_paused, args=(UUID,))
+        waiter.start()
+        for _ in range(100):  # a bound, not a timing assertion
+            if self.hyper.monitor_paused(UUID):
+                break
+            waiter.join(0.05)
+        self.assertTrue(self.hyper.monitor_paused(UUID))
+        self.assertTrue(waiter.is_alive())
+        self.hyper.resume_monitor(UUID)
+        waiter.join(10)
+        self.assertFalse(waiter.is_alive())
