@@ -5,6 +5,7 @@ import time
 import fixtures
 from nova import exception
 from nova import objects
+import oslo_messaging as messaging
 
 from nova_vfio_lm.testing import cloud
 
@@ -779,3 +780,46 @@ class PlacementDownDuringFreeTest(_LiveMigrationCloud):
         self.assertEqual((4, 2), self.pci_counts('compute2'))
         self.assertEqual(4, sum(pool['count'] for pool
                                 in self.pci_pools('compute1')))
+
+
+class LostProgressSaveTest(_LiveMigrationCloud):
+
+    HYPERVISOR_HOLDS = True
+
+    def test_a_failed_progress_save_does_not_fail_the_migration(self):
+        # The conductor does not answer the source's progress saves while
+        # the job runs (a conductor that died with the call, or one too
+        # slow): the figures are reports only, the job goes on and
+        # completes.
+        real_save = objects.Migration.save
+        lost = []
+
+        def save(migration):
+            if ('memory_total' in migration.obj_what_changed() and
+                    not self._release.is_set()):
+                lost.append(migration.uuid)
+                raise messaging.MessagingTimeout('no reply from conductor')
+            return real_save(migration)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.objects.migration.Migration.save', save))
+        server = self.boot_on('compute1', count=2)
+        self.start_live_migration(server, host='compute2')
+        self.wait_until_held(server)
+        for _ in range(100):  # a bound, not a timing assertion
+            if lost:
+                break
+            time.sleep(0.1)
+        self.assertTrue(lost)
+
+        self.release_live_migrations()
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute2'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertIn('Could not save the progress of live migration %s '
+                      '(MessagingTimeout' % migration['uuid'],
+                      self.stdlog.logger.output)
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 2), self.pci_counts('compute2'))
