@@ -6,7 +6,9 @@ Nova 2025.1+'s driver then re-raises the failure from its migration thread,
 and the compute manager puts the already rolled-back server into ERROR. For
 migrations that carry PCI device mappings, this change, on every series,
 logs that failure instead once the rollback has run, so the server stays
-ACTIVE on the source; a failure before any rollback still raises.
+ACTIVE on the source; a failure before any rollback, or an error inside
+the rollback, still raises (Nova puts the server into ERROR, which the
+operator can act on) and the error inside the rollback is logged as such.
 """
 
 from oslo_log import log as logging
@@ -37,8 +39,18 @@ class LibvirtLiveMigrationFailureState(base.Change):
                 rolled_back = []
 
                 def recover(*args, **kwargs):
+                    try:
+                        result = recover_method(*args, **kwargs)
+                    except Exception:
+                        LOG.exception('The rollback of the failed live '
+                                      'migration to %(dest)s failed: the '
+                                      'server goes to ERROR. Check where '
+                                      'its guest runs before a hard reboot',
+                                      {'dest': dest}, instance=instance)
+                        raise
+                    # recorded once it ran: a failed rollback is no rollback
                     rolled_back.append(True)
-                    return recover_method(*args, **kwargs)
+                    return result
 
                 try:
                     return original(self, context, instance, dest,

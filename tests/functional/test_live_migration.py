@@ -175,6 +175,24 @@ class HypervisorFailureTest(_LiveMigrationCloud):
         self.assert_nothing_claimed('compute2')
 
 
+    def test_an_error_in_the_rollback_leaves_the_server_in_error(self):
+        # The hypervisor fails the job and Nova's rollback fails in turn:
+        # the server must not be reported as cleanly rolled back (ACTIVE,
+        # or left migrating for good) but put into ERROR, with a log that
+        # names the failed rollback.
+        self.useFixture(fixtures.MockPatch(
+            'nova.compute.manager.ComputeManager._rollback_live_migration',
+            side_effect=exception.NovaException('rollback failed')))
+        server = self.boot_on('compute1', count=2)
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual('error', migration['status'])
+        self.assertEqual(('ERROR', None), (
+            server['status'], server['OS-EXT-STS:task_state']))
+        self.assertIn('The rollback of the failed live migration to '
+                      'compute2 failed', self.stdlog.logger.output)
+
 class PostCopyTest(_LiveMigrationCloud):
     """``[libvirt] live_migration_permit_post_copy`` is on."""
 
