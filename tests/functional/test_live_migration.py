@@ -193,6 +193,7 @@ class HypervisorFailureTest(_LiveMigrationCloud):
         self.assertIn('The rollback of the failed live migration to '
                       'compute2 failed', self.stdlog.logger.output)
 
+
 class PostCopyTest(_LiveMigrationCloud):
     """``[libvirt] live_migration_permit_post_copy`` is on."""
 
