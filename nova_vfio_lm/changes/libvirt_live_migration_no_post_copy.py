@@ -5,8 +5,15 @@ arrived; a VFIO device's state cannot be carried that way. Nova (every
 release up to at least 2026.2) still asks libvirt for post-copy when
 ``[libvirt] live_migration_permit_post_copy`` is on. For a live migration
 that carries PCI device mappings this change, on every series, drops the
-post-copy flag from the migration it starts and refuses the switch to
-post-copy, logging why; other servers keep the operator's setting.
+post-copy flag from the migration it starts and tells Nova's migration
+monitor that post-copy is off for it (as Nova does itself for a guest with
+persistent memory), logging why; other servers keep the operator's
+setting. A force-complete (``openstack server migration force complete``,
+or ``[libvirt] live_migration_timeout_action = force_complete``) then does
+what Nova does without post-copy: it pauses the guest until the
+switch-over, and the migration stays ``running``, never ``running
+(post-copy)``. A switch to post-copy asked for anyway fails, as libvirt
+fails one it cannot do.
 """
 
 import threading
@@ -21,6 +28,8 @@ LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 #: UUIDs of the guests migrating with their VF state from this host.
 _MIGRATING = set()
+#: set in the thread that runs such a migration and its monitor
+_VF_STATE = threading.local()
 
 
 class LibvirtLiveMigrationNoPostCopy(base.Change):
@@ -43,14 +52,23 @@ class LibvirtLiveMigrationNoPostCopy(base.Change):
                                     block_migration, migrate_data)
                 with _LOCK:
                     _MIGRATING.add(instance.uuid)
+                _VF_STATE.moving = True
                 try:
                     return original(self, context, instance, dest,
                                     post_method, recover_method,
                                     block_migration, migrate_data)
                 finally:
+                    _VF_STATE.moving = False
                     with _LOCK:
                         _MIGRATING.discard(instance.uuid)
             return _live_migration
+
+        def make_post_copy_enabled(original):
+            def _is_post_copy_enabled(self, migration_flags):
+                if getattr(_VF_STATE, 'moving', False):
+                    return False
+                return original(self, migration_flags)
+            return _is_post_copy_enabled
 
         def make_migrate(original):
             def migrate(self, destination, *args, **kwargs):
@@ -68,15 +86,17 @@ class LibvirtLiveMigrationNoPostCopy(base.Change):
         def make_start_postcopy(original):
             def migrate_start_postcopy(self):
                 if self.uuid in _MIGRATING:
-                    LOG.info('Not switching %(uuid)s to post-copy: it '
-                             'migrates VFIO device state.',
-                             {'uuid': self.uuid})
-                    return None
+                    # Nova then keeps the migration ``running``
+                    raise driver.libvirt.libvirtError(
+                        'Not switching %s to post-copy: it migrates VFIO '
+                        'device state' % self.uuid)
                 return original(self)
             return migrate_start_postcopy
 
         base.wrap(driver.LibvirtDriver, '_live_migration',
                   make_live_migration)
+        base.wrap(driver.LibvirtDriver, '_is_post_copy_enabled',
+                  make_post_copy_enabled)
         base.wrap(libvirt_guest.Guest, 'migrate', make_migrate)
         base.wrap(libvirt_guest.Guest, 'migrate_start_postcopy',
                   make_start_postcopy)

@@ -174,7 +174,6 @@ class HypervisorFailureTest(_LiveMigrationCloud):
         self.assert_untouched_on_source(server, vfs, (4, 4))
         self.assert_nothing_claimed('compute2')
 
-
     def test_an_error_in_the_rollback_leaves_the_server_in_error(self):
         # The hypervisor fails the job and Nova's rollback fails in turn:
         # the server must not be reported as cleanly rolled back (ACTIVE,
@@ -215,6 +214,46 @@ class PostCopyTest(_LiveMigrationCloud):
         server, migration = self.live_migrate(server)
         self.assertEqual('completed', migration['status'])
         self.assertFalse(self.migration_flags[-1] & postcopy)
+
+
+class PostCopyForceCompleteTest(_LiveMigrationCloud):
+    """Post-copy permitted, a migration held running, then force-complete."""
+
+    HYPERVISOR_HOLDS = True
+
+    def setUp(self):
+        self.flags(live_migration_permit_post_copy=True, group='libvirt')
+        super().setUp()
+
+    def test_force_complete_pauses_the_guest_instead_of_post_copy(self):
+        # Nova would switch to post-copy (which VFIO state cannot use) and
+        # record 'running (post-copy)': no completion timeout, no abort.
+        # For VF state it pauses the guest until the switch-over instead,
+        # as Nova does when post-copy is off.
+        from nova.tests.fixtures import libvirt as fakelibvirt
+
+        server = self.boot_on('compute1')
+        self.start_live_migration(server, host='compute2')
+        migration = self.wait_until_held(server)
+
+        self.api.force_complete_migration(server['id'], migration['id'])
+        domain = self.computes['compute1'].driver._host.get_connection(
+        ).lookupByUUIDString(server['id'])
+        for _ in range(100):  # a bound, not a timing assertion
+            if domain.info()[0] == fakelibvirt.VIR_DOMAIN_PAUSED:
+                break
+            time.sleep(0.1)
+        self.assertEqual(fakelibvirt.VIR_DOMAIN_PAUSED, domain.info()[0])
+        self.assertEqual(['running'], [
+            m['status'] for m in self.live_migrations(server['id'])])
+
+        self.release_live_migrations()
+        server, migration = self.wait_for_live_migration(server)
+        self.assertEqual('completed', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute2'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertNotIn('post-copy', ' '.join(
+            m['status'] for m in self.live_migrations(server['id'])))
 
 
 class PreLiveMigrationFailureTest(_LiveMigrationCloud):
