@@ -3,6 +3,7 @@
 from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_live_migration_card_check
 from nova_vfio_lm.changes import compute_live_migration_claims_kept_at_audit
+from nova_vfio_lm.changes import compute_live_migration_claims_renewed
 from nova_vfio_lm.changes import compute_live_migration_older_peers
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
@@ -80,6 +81,7 @@ ALL = (
     compute_live_migration_card_check.CHANGE,
     compute_options_checked_at_start.CHANGE,
     compute_live_migration_claims_kept_at_audit.CHANGE,
+    compute_live_migration_claims_renewed.CHANGE,
     # last: its checks enclose every other wrapper that frees
     pci_tracker_keeps_guest_devices.CHANGE,
 )

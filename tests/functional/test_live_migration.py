@@ -881,3 +881,50 @@ class LostProgressSaveTest(_LiveMigrationCloud):
                       self.stdlog.logger.output)
         self.assertEqual((4, 4), self.pci_counts('compute1'))
         self.assertEqual((4, 2), self.pci_counts('compute2'))
+
+
+class LostPreCheckReplyTest(_LiveMigrationCloud):
+
+    def test_a_retry_does_not_add_to_the_claim_of_a_lost_reply(self):
+        # compute2's pre-check claims a VF, but its reply never reaches the
+        # conductor (a timeout): the migration is refused while compute2
+        # still holds the claim until its next audit. A retry to compute2
+        # before that audit must not claim on top of it: the server would
+        # then end with a VF its guest never uses, for good.
+        from nova.compute import rpcapi
+
+        real_check = rpcapi.ComputeAPI.check_can_live_migrate_destination
+        lost = []
+
+        def check(api, ctxt, *args, **kwargs):
+            result = real_check(api, ctxt, *args, **kwargs)
+            if not lost:
+                lost.append(True)
+                raise messaging.MessagingTimeout('reply lost')
+            return result
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.'
+            'check_can_live_migrate_destination', check))
+        server = self.boot_on('compute1')
+
+        server, migration = self.live_migrate(server)
+        self.assertEqual(('error', 'ACTIVE', 'compute1'), (
+            migration['status'], server['status'],
+            server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual(['claimed'], [
+            d.status for d in self.pci_devices('compute2')
+            if d.instance_uuid == server['id']])
+
+        server, migration = self.live_migrate(server)
+
+        self.assertEqual(('completed', 'ACTIVE', 'compute2'), (
+            migration['status'], server['status'],
+            server['OS-EXT-SRV-ATTR:host']))
+        mine = sorted((d.address, d.status) for d in
+                      self.pci_devices('compute2')
+                      if d.instance_uuid == server['id'])
+        self.assertEqual([(address, 'allocated') for address, _managed
+                          in self.guest_hostdevs('compute2', server['id'])],
+                         mine)
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
