@@ -29,7 +29,9 @@ change, on every series:
   placement allocated, and the wait alone keeps the limit.
 
 A server whose own VFs on one PF exceed the limit migrates alone on that
-PF rather than never.
+PF rather than never. A migration whose source nova-compute Nova sees down
+(no report for ``[DEFAULT] service_down_time``) does not count: its job
+ended with that compute, and the compute ends the record when it starts.
 """
 
 import collections
@@ -67,6 +69,8 @@ _PREFERENCE = threading.local()
 #: ``{instance uuid: migration uuid}`` of migrations waiting in this
 #: process, for ``nova-vfio-lm`` diagnostics and tests
 _WAITING = {}
+#: migrations already logged as not counted (their source is down)
+_NOT_COUNTED = set()
 
 
 def waiting_migrations():
@@ -81,6 +85,38 @@ def _conf():
 
 def limit():
     return _conf().max_migrating_vfs_per_pf
+
+
+def _sources_up(context, migrations):
+    """The source hosts of ``migrations`` whose nova-compute is up."""
+    from nova import exception
+    from nova import objects
+    from nova import servicegroup
+
+    group = servicegroup.API()
+    up = set()
+    for host in {m.source_compute for m in migrations}:
+        try:
+            service = objects.Service.get_by_compute_host(context, host)
+        except exception.ComputeHostNotFound:
+            continue
+        if group.service_is_up(service):
+            up.add(host)
+    return up
+
+
+def _counted(context, migrations):
+    """``migrations`` whose source compute is up; the others are logged."""
+    up = _sources_up(context, migrations)
+    for migration in migrations:
+        if (migration.source_compute not in up and
+                migration.uuid not in _NOT_COUNTED):
+            _NOT_COUNTED.add(migration.uuid)
+            LOG.warning('Live migration %s (%s) is not counted against '
+                        '[vfio_lm] max_migrating_vfs_per_pf: its source '
+                        'compute %s is down', migration.uuid,
+                        migration.status, migration.source_compute)
+    return [m for m in migrations if m.source_compute in up]
 
 
 def moving_vfs(context, hosts, statuses, instance_uuid):
@@ -101,10 +137,10 @@ def moving_vfs(context, hosts, statuses, instance_uuid):
     mine = collections.Counter()
     node_hosts = {}
     for host in sorted(set(hosts)):
-        migrating = {m.instance_uuid for m in
-                     objects.MigrationList.get_by_filters(context, {
-                         'migration_type': 'live-migration',
-                         'status': list(statuses), 'host': host})}
+        migrating = {m.instance_uuid for m in _counted(
+            context, objects.MigrationList.get_by_filters(context, {
+                'migration_type': 'live-migration',
+                'status': list(statuses), 'host': host}))}
         try:
             nodes = objects.ComputeNodeList.get_all_by_host(context, host)
         except exception.ComputeHostNotFound:

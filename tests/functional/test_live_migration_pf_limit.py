@@ -298,6 +298,44 @@ class WaitTest(_PfLimitCloud):
         self.assertEqual((4, 2), self.pci_counts('compute2'))
 
 
+class DownSourceTest(_PfLimitCloud):
+    """compute1 and compute3 each send servers to compute2's one PF."""
+
+    def setUp(self):
+        super().setUp()
+        for host in ('compute1', 'compute2', 'compute3'):
+            self.start_sriov_compute(host, num_pfs=1, num_vfs=4)
+        self.addCleanup(self.settle)
+
+    def test_a_down_source_does_not_count(self):
+        # compute3's two migrations fill compute2's PF; compute1's waits.
+        # Then compute3 is down (here: forced down, as Nova sees a compute
+        # that stopped reporting): its migrations' jobs ended with it, so
+        # they no longer count and compute1's goes on.
+        held = [self.boot_on('compute3') for _ in range(2)]
+        for server in held:
+            self.start_live_migration(server, host='compute2')
+        self.wait_until_held_or_waiting(held)
+        waiting = self.boot_on('compute1')
+        self.start_live_migration(waiting, host='compute2')
+        self.wait_until_held_or_waiting([waiting])
+        self.assertEqual({waiting['id']}, set(pf_limit.waiting_migrations()))
+
+        [service] = self.api.get_services(binary='nova-compute',
+                                          host='compute3')
+        self.api.put_service_force_down(service['id'], True)
+        self.addCleanup(self.api.put_service_force_down, service['id'],
+                        False)
+
+        self.assertTrue(self.wait_for(
+            lambda: waiting['id'] in self.in_hypervisor))
+        self.assertIn('is not counted against [vfio_lm] '
+                      'max_migrating_vfs_per_pf: its source compute '
+                      'compute3 is down', self.stdlog.logger.output)
+        self.release(waiting['id'])
+        self.assert_landed(waiting, 'compute2')
+
+
 class DestinationPreferenceTest(_PfLimitCloud):
     """compute2 has two PFs of 4 VFs; the sources one PF each."""
 
