@@ -108,11 +108,14 @@ class Hypervisor:
         return os.path.join(self.path, 'monitor', checked_uuid(uuid))
 
     def pause_monitor(self, uuid):
-        """Stop the source's migration monitor at its next look at the job.
+        """Stop the source's migration monitor after its next look at the job.
 
-        Nova's monitor saves the migration's progress through the conductor
-        between two looks at the job; once :meth:`monitor_paused`, no save
-        of this migration is in flight: a hold point for fault tests.
+        At the next look that finds the job running (the first one when
+        set before the migration starts). Nova's monitor saves the
+        migration's progress through the conductor between two looks, the
+        first time right after the first running look; once
+        :meth:`monitor_paused`, no save of this migration is in flight: a
+        hold point for fault tests.
         """
         path = self._monitor_path(uuid)
         os.makedirs(os.path.dirname(path), exist_ok=True)

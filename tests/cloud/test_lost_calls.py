@@ -1,0 +1,56 @@
+"""A call of a live migration that gets no answer in time.
+
+RPC between Nova's services is at most once and each call waits
+``rpc_response_timeout`` (60 s) for its answer. The scenarios stop the
+service that should answer (SIGSTOP) at a hold point of the stand-in
+hypervisor, so that the call is in flight at a known step, and let it go
+(SIGCONT) once the caller has given up.
+"""
+
+import signal
+
+from tests.cloud import base
+
+
+class LostCallTest(base.CloudScenario):
+
+    def test_progress_save_lost_while_the_job_completes(self):
+        """The source's progress save times out; the job completed meanwhile.
+
+        The source's monitor pauses right after its first look at the
+        running job (the save comes next); the conductor is stopped and
+        the job completes at the hypervisor; then the monitor goes on and
+        its save waits for the stopped conductor until it times out. Nova
+        alone ends the monitor there and puts the server into ERROR on
+        compute1 while its guest runs on compute2. The migration must
+        complete instead, once the conductor answers again.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.hypervisor.set_mode('hold')
+        self.hypervisor.pause_monitor(server)
+        self.addCleanup(self.hypervisor.resume_monitor, server)
+        self.start_live_migration(server, 'compute2')
+        self.wait_until_held(server)
+        base.wait_for('the migration monitor of %s paused' % server,
+                      lambda: self.hypervisor.monitor_paused(server),
+                      interval=0.2)
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.cloud.sup.signal('nova-conductor', signal.SIGSTOP)
+        self.addCleanup(self.cloud.sup.signal, 'nova-conductor',
+                        signal.SIGCONT)
+        self.hypervisor.decide(server, 'release')
+        base.wait_for('the job of %s completed at the hypervisor' % server,
+                      lambda: self.domain_states(server) == {
+                          'compute2': True}, interval=0.2)
+
+        self.hypervisor.resume_monitor(server)
+        base.wait_for('the progress save of %s timed out' % server,
+                      lambda: 'Could not save the progress of live '
+                      'migration' in source_log(), interval=1.0)
+        self.cloud.sup.signal('nova-conductor', signal.SIGCONT)
+
+        self.assertEqual('completed',
+                         self.wait_for_migration(server)['status'])
+        self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
