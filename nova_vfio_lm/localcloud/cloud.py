@@ -210,7 +210,9 @@ class LocalCloud:
         starters = {'nova-api': self.nova.start_api,
                     'nova-conductor': self.nova.start_conductor,
                     'nova-scheduler': self.nova.start_scheduler,
-                    'rabbitmq': self.rabbit.start}
+                    'rabbitmq': self.rabbit.start,
+                    'mariadb': self.db.start,
+                    'placement': self.placement.start}
         for host in self.layout:
             starters['nova-compute-%s' % host] = functools.partial(
                 self.nova.start_compute, host)

@@ -474,8 +474,16 @@ class CloudScenario(testtools.TestCase):
         return services and services[0]['state'] == 'up'
 
     def restart_service(self, name):
-        """Start a service that was killed, as its unit would."""
-        self.cloud.start_service(name)
+        """Start a service that was killed, as its unit would.
+
+        A compute is back once the new process ended its first resource
+        audit (it has run its start-up clean-up by then) and Nova sees it
+        up: its service record may still look up from before the kill.
+        """
+        offset = None
         if name.startswith('nova-compute-'):
+            offset = os.path.getsize(self.cloud.sup.log_path(name))
+        self.cloud.start_service(name)
+        if offset is not None:
             host = name[len('nova-compute-'):]
-            wait_for('%s up again' % name, lambda: self.compute_up(host))
+            self.cloud.wait_for_computes(fresh={host: offset})

@@ -1,0 +1,51 @@
+"""Placement down at a step of a live migration.
+
+Placement's uwsgi is killed (SIGKILL, connections then refused) at a hold
+point and started again once the step is over.
+"""
+
+import signal
+
+from tests.cloud import base
+
+
+class BackendDownTest(base.CloudScenario):
+
+    def test_placement_down_during_the_source_post_migration(self):
+        """The source frees its VF after the switch-over, placement down.
+
+        The conductor is stopped as the held job is released, so the
+        source's post-migration waits on it; placement is killed, then the
+        conductor goes on. The source's report of the VF it freed fails:
+        the migration must complete anyway, the report waits for the next
+        audit once placement is back.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.hypervisor.set_mode('hold')
+        self.start_live_migration(server, 'compute2')
+        self.wait_until_held(server)
+        self.cloud.sup.signal('nova-conductor', signal.SIGSTOP)
+        self.addCleanup(self.cloud.sup.signal, 'nova-conductor',
+                        signal.SIGCONT)
+        self.hypervisor.decide(server, 'release')
+        base.wait_for('the job of %s completed at the hypervisor' % server,
+                      lambda: self.domain_states(server) == {
+                          'compute2': True}, interval=0.2)
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.cloud.sup.kill('placement')
+        self.addCleanup(self.start_if_stopped, 'placement')
+
+        self.cloud.sup.signal('nova-conductor', signal.SIGCONT)
+        migration = self.wait_for_migration(server)
+        self.cloud.start_service('placement')
+
+        self.assertEqual('completed', migration['status'])
+        self.assertIn('could not save them or report the pools',
+                      source_log())
+        self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
+    def start_if_stopped(self, name):
+        if not self.cloud.sup.pid(name):
+            self.cloud.start_service(name)
