@@ -164,16 +164,8 @@ class Nova(service.Service):
                 'heal_instance_info_cache_interval': -1,
                 'sync_power_state_interval': 30,
             },
-            # live_migration_monitor_interval (nova 34; older releases
-            # ignore it, saving every 5 s): the source saves a migration's
-            # progress through the conductor as the job starts and then
-            # every interval; a save a dying conductor took is lost (RPC
-            # is at most once) and fails the migration although the
-            # hypervisor completes it. A Nova hazard noted in the docs;
-            # the conductor scenario kills it between two saves.
             'libvirt': {'virt_type': 'kvm', 'sysinfo_serial': 'none',
-                        'cpu_mode': 'none',
-                        'live_migration_monitor_interval': 60},
+                        'cpu_mode': 'none'},
             'pci': {'device_spec': layout.device_specs(cards)},
             'vfio_lm': {'recorded_commands_dir': self.devlink_dir(host)},
             'nova_sys_admin': {'helper_command': '%s --config-file %s '
