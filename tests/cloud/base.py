@@ -10,6 +10,7 @@ module is imported.
 
 import json
 import os
+import signal
 import time
 import uuid
 
@@ -206,6 +207,41 @@ class CloudScenario(testtools.TestCase):
     def live_migrate(self, server_id, host=None):
         self.start_live_migration(server_id, host)
         return self.wait_for_migration(server_id)
+
+    def held_migration(self, flavor='lm.vf1'):
+        """A server on compute1 whose move to compute2 is held."""
+        server = self.boot(flavor, 'compute1')
+        self.hypervisor.set_mode('hold')
+        self.start_live_migration(server, 'compute2')
+        self.wait_until_held(server)
+        # claimed there (an audit of compute2 may count them allocated)
+        self.assertTrue(self.pci_rows('compute2', server))
+        return server
+
+    def complete_held_job(self, server_id, host='compute2'):
+        """Release a held job; until the guest runs on ``host`` only.
+
+        With libvirt's flags the source guest stops and is undefined as
+        the job completes, whatever the source's nova-compute does next.
+        """
+        self.hypervisor.decide(server_id, 'release')
+        wait_for('the job of %s completed at the hypervisor' % server_id,
+                 lambda: self.domain_states(server_id) == {host: True},
+                 interval=0.2)
+
+    def pause_monitor(self, server_id):
+        """Hold the source's migration monitor after a running look.
+
+        Set before the migration starts, it holds the first look, right
+        before the monitor's first progress save.
+        """
+        self.hypervisor.pause_monitor(server_id)
+        self.addCleanup(self.hypervisor.resume_monitor, server_id)
+
+    def wait_until_monitor_paused(self, server_id):
+        wait_for('the migration monitor of %s paused' % server_id,
+                 lambda: self.hypervisor.monitor_paused(server_id),
+                 interval=0.2)
 
     def wait_until_held(self, server_id):
         wait_for('migration of %s held at the hypervisor' % server_id,
@@ -472,6 +508,14 @@ class CloudScenario(testtools.TestCase):
         services = self.rest.compute('/os-services', binary='nova-compute',
                                      host=host)['services']
         return services and services[0]['state'] == 'up'
+
+    def stop_service(self, name):
+        """SIGSTOP ``name``; SIGCONT at the latest when the test ends."""
+        self.cloud.sup.signal(name, signal.SIGSTOP)
+        self.addCleanup(self.cloud.sup.signal, name, signal.SIGCONT)
+
+    def continue_service(self, name):
+        self.cloud.sup.signal(name, signal.SIGCONT)
 
     def restart_service(self, name):
         """Start a service that was killed, as its unit would.

@@ -5,7 +5,6 @@ point and started again once the step is over.
 """
 
 import re
-import signal
 
 from nova_vfio_lm.localcloud import service as service_mod
 from tests.cloud import base
@@ -22,22 +21,14 @@ class BackendDownTest(base.CloudScenario):
         the migration must complete anyway, the report waits for the next
         audit once placement is back.
         """
-        server = self.boot('lm.vf1', 'compute1')
-        self.hypervisor.set_mode('hold')
-        self.start_live_migration(server, 'compute2')
-        self.wait_until_held(server)
-        self.cloud.sup.signal('nova-conductor', signal.SIGSTOP)
-        self.addCleanup(self.cloud.sup.signal, 'nova-conductor',
-                        signal.SIGCONT)
-        self.hypervisor.decide(server, 'release')
-        base.wait_for('the job of %s completed at the hypervisor' % server,
-                      lambda: self.domain_states(server) == {
-                          'compute2': True}, interval=0.2)
+        server = self.held_migration()
+        self.stop_service('nova-conductor')
+        self.complete_held_job(server)
         source_log = self.log_from_now('nova-compute-compute1')
         self.cloud.sup.kill('placement')
         self.addCleanup(self.start_if_stopped, 'placement')
 
-        self.cloud.sup.signal('nova-conductor', signal.SIGCONT)
+        self.continue_service('nova-conductor')
         migration = self.wait_for_migration(server)
         self.cloud.start_service('placement')
 

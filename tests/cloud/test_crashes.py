@@ -7,7 +7,6 @@ hypervisor keeps each migration job in its source nova-compute, so a
 killed source ends its job, as libvirt ends a job whose client is gone.
 """
 
-import signal
 import subprocess
 
 from tests.cloud import base
@@ -15,16 +14,6 @@ from tests import commands
 
 
 class CrashTest(base.CloudScenario):
-
-    def held_migration(self, flavor='lm.vf1'):
-        """A server on compute1 whose move to compute2 is held."""
-        server = self.boot(flavor, 'compute1')
-        self.hypervisor.set_mode('hold')
-        self.start_live_migration(server, 'compute2')
-        self.wait_until_held(server)
-        # claimed there (an audit of compute2 may count them allocated)
-        self.assertTrue(self.pci_rows('compute2', server))
-        return server
 
     def test_source_compute_killed(self):
         server = self.held_migration()
@@ -83,11 +72,8 @@ class CrashTest(base.CloudScenario):
         # hypervisor completes it, a Nova hazard documented in the admin
         # guide. Kill it between two saves, the outage this scenario is
         # about: with the source's monitor paused at its look at the job.
-        self.hypervisor.pause_monitor(server)
-        self.addCleanup(self.hypervisor.resume_monitor, server)
-        base.wait_for('the migration monitor of %s paused' % server,
-                      lambda: self.hypervisor.monitor_paused(server),
-                      interval=0.2)
+        self.pause_monitor(server)
+        self.wait_until_monitor_paused(server)
 
         self.cloud.sup.kill('nova-conductor')
         self.hypervisor.decide(server, 'release')
@@ -113,21 +99,16 @@ class CrashTest(base.CloudScenario):
         place it"): destroy that guest, hard-reboot the server.
         """
         server = self.held_migration()
-        self.cloud.sup.signal('nova-conductor', signal.SIGSTOP)
-        self.addCleanup(self.cloud.sup.signal, 'nova-conductor',
-                        signal.SIGCONT)
+        self.stop_service('nova-conductor')
 
-        self.hypervisor.decide(server, 'release')
-        base.wait_for('the job of %s completed at the hypervisor' % server,
-                      lambda: self.domain_states(server) == {
-                          'compute2': True}, interval=0.2)
+        self.complete_held_job(server)
         # nothing reached the database since: the source waits
         self.assertEqual('running', self.migrations(server)[0]['status'])
         in_use = self.guest_vfs('compute2', server)
         self.assertEqual(1, len(in_use))
         compute2_log = self.log_from_now('nova-compute-compute2')
         self.cloud.sup.kill('nova-compute-compute1')
-        self.cloud.sup.signal('nova-conductor', signal.SIGCONT)
+        self.continue_service('nova-conductor')
         self.restart_service('nova-compute-compute1')
 
         self.assertEqual({'compute2': True}, self.domain_states(server))

@@ -7,8 +7,6 @@ hypervisor, so that the call is in flight at a known step, and let it go
 (SIGCONT) once the caller has given up.
 """
 
-import signal
-
 from tests.cloud import base
 
 
@@ -27,27 +25,19 @@ class LostCallTest(base.CloudScenario):
         """
         server = self.boot('lm.vf1', 'compute1')
         self.hypervisor.set_mode('hold')
-        self.hypervisor.pause_monitor(server)
-        self.addCleanup(self.hypervisor.resume_monitor, server)
+        self.pause_monitor(server)
         self.start_live_migration(server, 'compute2')
         self.wait_until_held(server)
-        base.wait_for('the migration monitor of %s paused' % server,
-                      lambda: self.hypervisor.monitor_paused(server),
-                      interval=0.2)
+        self.wait_until_monitor_paused(server)
         source_log = self.log_from_now('nova-compute-compute1')
-        self.cloud.sup.signal('nova-conductor', signal.SIGSTOP)
-        self.addCleanup(self.cloud.sup.signal, 'nova-conductor',
-                        signal.SIGCONT)
-        self.hypervisor.decide(server, 'release')
-        base.wait_for('the job of %s completed at the hypervisor' % server,
-                      lambda: self.domain_states(server) == {
-                          'compute2': True}, interval=0.2)
+        self.stop_service('nova-conductor')
+        self.complete_held_job(server)
 
         self.hypervisor.resume_monitor(server)
         base.wait_for('the progress save of %s timed out' % server,
                       lambda: 'Could not save the progress of live '
                       'migration' in source_log(), interval=1.0)
-        self.cloud.sup.signal('nova-conductor', signal.SIGCONT)
+        self.continue_service('nova-conductor')
 
         self.assertEqual('completed',
                          self.wait_for_migration(server)['status'])

@@ -248,33 +248,41 @@ class WaitTest(_PfLimitCloud):
         self.assertEqual((4, 2), self.pci_counts('compute2'))
         self.assertEqual((4, 3), self.pci_counts('compute1'))
 
-    def test_a_wait_too_long_rolls_back(self):
-        self.flags(max_migrating_vfs_wait=1, group='vfio_lm')
+    def one_waiting(self):
+        """Three moves of compute1's PF: two held, one waiting.
+
+        :returns: the held ones' ids, the waiting one's id.
+        """
         servers = self.start_migrations(3)
         moving, waiting = self.wait_until_held_or_waiting(servers)
         self.assertEqual((2, 1), (len(moving), len(waiting)), self.peak)
         [server_id] = waiting
+        return moving, server_id
 
-        # the two in the hypervisor are held until after it gave up
+    def assert_rolled_back_while_waiting(self, server_id, moving, logged):
+        """``error``, on compute1, nothing on compute2; the held ones land."""
         server, migration = self.wait_for_live_migration({'id': server_id})
-
         self.assertEqual('error', migration['status'])
         self.assertEqual(('ACTIVE', 'compute1'), (
             server['status'], server['OS-EXT-SRV-ATTR:host']))
         self.assert_dest_claim_freed(server_id)
         self.assertNotIn(server_id, self.in_hypervisor)
-        self.assertIn('gave up after waiting 1 seconds',
-                      self.stdlog.logger.output)
+        self.assertIn(logged, self.stdlog.logger.output)
         self.release_until_ended([{'id': moved} for moved in moving])
         for moved in moving:
             self.assert_landed({'id': moved}, 'compute2')
         self.assertEqual((4, 2), self.pci_counts('compute2'))
 
+    def test_a_wait_too_long_rolls_back(self):
+        self.flags(max_migrating_vfs_wait=1, group='vfio_lm')
+        moving, server_id = self.one_waiting()
+
+        # the two in the hypervisor are held until after it gave up
+        self.assert_rolled_back_while_waiting(
+            server_id, moving, 'gave up after waiting 1 seconds')
+
     def test_an_error_while_waiting_rolls_back(self):
-        servers = self.start_migrations(3)
-        moving, waiting = self.wait_until_held_or_waiting(servers)
-        self.assertEqual((2, 1), (len(moving), len(waiting)), self.peak)
-        [server_id] = waiting
+        moving, server_id = self.one_waiting()
 
         # the database stops answering the waiting migration's count
         def moving_vfs(*args, **kwargs):
@@ -283,19 +291,8 @@ class WaitTest(_PfLimitCloud):
         self.useFixture(fixtures.MonkeyPatch(
             'nova_vfio_lm.changes.compute_live_migration_pf_limit.'
             'moving_vfs', moving_vfs))
-        server, migration = self.wait_for_live_migration({'id': server_id})
-
-        self.assertEqual('error', migration['status'])
-        self.assertEqual(('ACTIVE', 'compute1'), (
-            server['status'], server['OS-EXT-SRV-ATTR:host']))
-        self.assert_dest_claim_freed(server_id)
-        self.assertNotIn(server_id, self.in_hypervisor)
-        self.assertIn('failed while it waited for its PFs',
-                      self.stdlog.logger.output)
-        self.release_until_ended([{'id': moved} for moved in moving])
-        for moved in moving:
-            self.assert_landed({'id': moved}, 'compute2')
-        self.assertEqual((4, 2), self.pci_counts('compute2'))
+        self.assert_rolled_back_while_waiting(
+            server_id, moving, 'failed while it waited for its PFs')
 
 
 class DownSourceTest(_PfLimitCloud):
