@@ -5,23 +5,25 @@ NVIDIA's guidance for ConnectX-7 is at most 4 VFs of one PF in live
 migration at the same time. Nova (every release) knows no such limit. This
 change, on every series:
 
-- **waits** on the source compute, before anything of the guest moves
-  (before the destination's ``pre_live_migration``, the migration still
-  ``queued``, as Nova's own ``max_concurrent_live_migrations`` queue does),
-  while the migration's VFs would put its source PF or its destination PF
-  over the limit. The VFs in migration are counted across the cloud from
-  the database: the live-migratable VFs (allocated on the source, claimed
-  on the destination) of every live migration past that point
-  (``preparing``, ``running``, ``post-migrating``) that touches either
-  host. A migration takes its turn by setting itself ``preparing`` and
-  counting again: if the PFs are then over the limit it goes back to
-  ``queued``, so two computes deciding at once cannot both pass the last
-  place. The wait is bounded (``[vfio_lm] max_migrating_vfs_wait``): then
-  the migration is rolled back as one whose preparation failed (status
-  ``error``, server ACTIVE on its source, destination claims freed). An
-  abort while it waits rolls it back the same way, ``cancelled``; an
-  error while it waits (the database or the conductor not answering) the
-  same way, ``error``.
+- **waits** on the source compute, before anything of the guest moves (before
+  the destination's ``pre_live_migration``, the migration still ``queued``),
+  while the migration's VFs would put its source PF or its destination PF over
+  the limit. It waits outside Nova's own ``max_concurrent_live_migrations``
+  queue, in a thread of its own, so a migration waiting for a PF does not keep
+  another one (of other PFs, or without VFs) from its place; once its PFs have
+  room it joins that queue and, when its place there comes, takes its turn. The
+  VFs in migration are counted across the cloud from the database: the
+  live-migratable VFs (allocated on the source, claimed on the destination) of
+  every live migration past that point (``preparing``, ``running``,
+  ``post-migrating``) that touches either host. A migration takes its turn by
+  setting itself ``preparing`` and counting again: if the PFs are then over the
+  limit it goes back to ``queued``, so two computes deciding at once cannot
+  both pass the last place. The wait is bounded (``[vfio_lm]
+  max_migrating_vfs_wait``): then the migration is rolled back as one whose
+  preparation failed (status ``error``, server ACTIVE on its source,
+  destination claims freed). An abort while it waits rolls it back the same
+  way, ``cancelled``; an error while it waits (the database or the conductor
+  not answering) the same way, ``error``.
 - **prefers**, on the destination's pre-check, the VFs of PFs that have
   fewer VFs in live migration (any in-progress status) than the limit:
   the PCI claim's pools, one per PF, are ordered so that those come first,
@@ -71,6 +73,9 @@ _PREFERENCE = threading.local()
 _WAITING = {}
 #: migrations already logged as not counted (their source is down)
 _NOT_COUNTED = set()
+#: ``{migration uuid: monotonic deadline}``: one bound for the wait outside
+#: Nova's queue and the turn inside it
+_DEADLINES = {}
 
 
 def waiting_migrations():
@@ -184,16 +189,24 @@ def _describe(busy):
         for entry in busy)
 
 
-def wait_for_turn(manager, instance, migration):
+def _deadline(migration):
+    return _DEADLINES.setdefault(
+        migration.uuid, time.monotonic() + _conf().max_migrating_vfs_wait)
+
+
+def wait_for_turn(manager, instance, migration, take_turn=True):
     """Wait until this migration's VFs fit under the limit on every PF.
 
-    :returns: ``GO`` with the migration ``preparing``, ``ABORTED`` when the
-        API aborted it meanwhile (Nova's abort takes it out of the
-        compute's waiting migrations), or ``TIMED_OUT``.
+    :param take_turn: set the migration ``preparing`` once they fit (in
+        Nova's queue, right before the migration starts); without it, only
+        wait until they fit (before it joins that queue).
+    :returns: ``GO`` (with the migration ``preparing`` if ``take_turn``),
+        ``ABORTED`` when the API aborted it meanwhile (Nova's abort takes
+        it out of the compute's waiting migrations), or ``TIMED_OUT``.
     """
     from nova import context as nova_context
 
-    deadline = time.monotonic() + _conf().max_migrating_vfs_wait
+    deadline = _deadline(migration)
     waited = False
     _WAITING[instance.uuid] = migration.uuid
     try:
@@ -204,6 +217,9 @@ def wait_for_turn(manager, instance, migration):
                 return ABORTED
             context = nova_context.get_admin_context()
             busy = over_limit(context, instance, migration)
+            if (not busy and not take_turn and
+                    instance.uuid in manager._waiting_live_migrations):
+                return GO
             if not busy:
                 with _TURN_LOCK:
                     # take the turn, then count again: a compute that took
@@ -235,6 +251,68 @@ def wait_for_turn(manager, instance, migration):
             time.sleep(POLL_INTERVAL * random.uniform(0.5, 1.5))  # nosec
     finally:
         _WAITING.pop(instance.uuid, None)
+
+
+def _waited(manager, context, instance, dest, migration, migrate_data,
+            take_turn):
+    """Wait for the PFs; roll back unless they have room (then True)."""
+    try:
+        outcome = wait_for_turn(manager, instance, migration, take_turn)
+    except Exception:
+        LOG.exception('Live migration %s failed while it waited for its '
+                      'PFs ([vfio_lm] max_migrating_vfs_per_pf); it is '
+                      'rolled back and the server stays here',
+                      migration.uuid, instance=instance)
+        outcome = FAILED
+    if outcome == GO:
+        return True
+    _DEADLINES.pop(migration.uuid, None)
+    roll_back_waiting(manager, context, instance, dest, migration,
+                      migrate_data,
+                      'cancelled' if outcome == ABORTED else 'error')
+    if outcome == ABORTED:
+        manager._notify_live_migrate_abort_end(context, instance)
+    return False
+
+
+def wait_outside_the_queue(manager, original, context, dest, instance,
+                           block_migration, migration, migrate_data):
+    """Nova's ``live_migration``, once the migration's PFs have room.
+
+    Until then the migration is ``queued`` and abortable as Nova's own
+    queued ones are, but takes no place in Nova's queue.
+    """
+    def wait_then_join():
+        if not _waited(manager, context, instance, dest, migration,
+                       migrate_data, take_turn=False):
+            return
+        try:
+            original(manager, context, dest, instance, block_migration,
+                     migration, migrate_data)
+        except Exception:
+            # the compute is stopping: it ends the record when it starts
+            _DEADLINES.pop(migration.uuid, None)
+            LOG.exception('Live migration %s could not join the queue '
+                          'after its wait for its PFs', migration.uuid,
+                          instance=instance)
+
+    manager._set_migration_status(migration, 'queued')
+    manager._waiting_live_migrations[instance.uuid] = (None, None)
+    threading.Thread(target=wait_then_join, daemon=True,
+                     name='vfio-lm-pf-wait-%s' % migration.uuid).start()
+
+
+def _busy_now(instance, migration):
+    """Whether the PFs are at the limit now; an error counts as busy.
+
+    The wait that follows then meets the error again and rolls back.
+    """
+    from nova import context as nova_context
+    try:
+        return bool(over_limit(nova_context.get_admin_context(), instance,
+                               migration))
+    except Exception:
+        return True
 
 
 def roll_back_waiting(manager, context, instance, dest, migration,
@@ -299,24 +377,25 @@ class ComputeLiveMigrationPfLimit(base.Change):
                 if not pci_migration.carries_pci_mapping(migrate_data):
                     return original(self, context, dest, instance,
                                     block_migration, migration, migrate_data)
-                try:
-                    outcome = wait_for_turn(self, instance, migration)
-                except Exception:
-                    LOG.exception('Live migration %s failed while it waited '
-                                  'for its PFs ([vfio_lm] '
-                                  'max_migrating_vfs_per_pf); it is rolled '
-                                  'back and the server stays here',
-                                  migration.uuid, instance=instance)
-                    outcome = FAILED
-                if outcome == GO:
+                if not _waited(self, context, instance, dest, migration,
+                               migrate_data, take_turn=True):
+                    return
+                _DEADLINES.pop(migration.uuid, None)
+                return original(self, context, dest, instance,
+                                block_migration, migration, migrate_data)
+            return _do_live_migration
+
+        def make_live_migration(original):
+            def live_migration(self, context, dest, instance,
+                               block_migration, migration, migrate_data):
+                if (not pci_migration.carries_pci_mapping(migrate_data) or
+                        not _busy_now(instance, migration)):
                     return original(self, context, dest, instance,
                                     block_migration, migration, migrate_data)
-                roll_back_waiting(
-                    self, context, instance, dest, migration, migrate_data,
-                    'cancelled' if outcome == ABORTED else 'error')
-                if outcome == ABORTED:
-                    self._notify_live_migrate_abort_end(context, instance)
-            return _do_live_migration
+                wait_outside_the_queue(
+                    self, original, context, dest, instance,
+                    block_migration, migration, migrate_data)
+            return live_migration
 
         def make_dest_check(original):
             def check_can_live_migrate_destination(self, ctxt, instance,
@@ -342,6 +421,8 @@ class ComputeLiveMigrationPfLimit(base.Change):
 
         base.wrap(manager.ComputeManager, '_do_live_migration',
                   make_do_live_migration)
+        base.wrap(manager.ComputeManager, 'live_migration',
+                  make_live_migration)
         base.wrap(manager.ComputeManager,
                   'check_can_live_migrate_destination', make_dest_check)
         base.wrap(stats.PciDeviceStats, '_filter_pools', make_filter_pools)

@@ -295,6 +295,45 @@ class WaitTest(_PfLimitCloud):
             server_id, moving, 'failed while it waited for its PFs')
 
 
+class QueuePlaceTest(_PfLimitCloud):
+    """compute1 moves at most three live migrations at once (Nova's queue)."""
+
+    def setUp(self):
+        super().setUp()
+        # read when the computes start
+        self.flags(max_concurrent_live_migrations=3)
+        self.start_sriov_compute('compute1', num_pfs=1, num_vfs=4)
+        self.start_sriov_compute('compute2', num_pfs=1, num_vfs=4)
+        self.addCleanup(self.settle)
+
+    def test_a_migration_waiting_for_its_pf_keeps_no_place(self):
+        # two fill the PF's limit, the third waits for the PF; Nova's queue
+        # has three places, so a server without VFs still moves at once
+        servers = [self.boot_on('compute1') for _ in range(3)]
+        for server in servers:
+            self.start_live_migration(server, host='compute2')
+        moving, waiting = self.wait_until_held_or_waiting(servers)
+        self.assertEqual((2, 1), (len(moving), len(waiting)), self.peak)
+        plain = self._create_server(networks='none', host='compute1')
+
+        self.start_live_migration(plain, host='compute2')
+
+        self.assertTrue(self.wait_for(
+            lambda: plain['id'] in self.in_hypervisor),
+            'the migration without VFs stays queued behind the one that '
+            'waits for its PF')
+        self.assertEqual(waiting, set(pf_limit.waiting_migrations()))
+        [migration] = self.live_migrations(*waiting)
+        self.assertEqual('queued', migration['status'])
+        self.release_until_ended(servers + [plain])
+        for server in servers + [plain]:
+            server, migration = self.wait_for_live_migration(server)
+            self.assertEqual(('completed', 'compute2'), (
+                migration['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual({('source', PF0): 2, ('dest', PF0): 2},
+                         dict(self.peak))
+
+
 class DownSourceTest(_PfLimitCloud):
     """compute1 and compute3 each send servers to compute2's one PF."""
 
