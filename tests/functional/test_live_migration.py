@@ -928,3 +928,44 @@ class LostPreCheckReplyTest(_LiveMigrationCloud):
                           in self.guest_hostdevs('compute2', server['id'])],
                          mine)
         self.assertEqual((4, 3), self.pci_counts('compute2'))
+
+    def test_a_pre_check_that_comes_too_late_claims_nothing(self):
+        # compute2 gets the pre-check only after the conductor gave up on
+        # it (compute2 was stalled): the migration has ended ``error`` by
+        # then. compute2 must refuse it rather than claim a VF no one will
+        # use (or free what a retry claimed there meanwhile).
+        from nova.compute import rpcapi
+
+        real_check = rpcapi.ComputeAPI.check_can_live_migrate_destination
+        late = []
+
+        def check(api, ctxt, *args, **kwargs):
+            if not late:
+                late.append((api, ctxt, args, kwargs))
+                raise messaging.MessagingTimeout('no answer in time')
+            return real_check(api, ctxt, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.'
+            'check_can_live_migrate_destination', check))
+        server = self.boot_on('compute1')
+        server, migration = self.live_migrate(server)
+        self.assertEqual(('error', 'ACTIVE', 'compute1'), (
+            migration['status'], server['status'],
+            server['OS-EXT-SRV-ATTR:host']))
+
+        api, ctxt, args, kwargs = late[0]
+        self.assertRaises(exception.MigrationPreCheckError, real_check,
+                          api, ctxt, *args, **kwargs)
+
+        self.assertEqual([], [d.status for d in self.pci_devices('compute2')
+                              if d.instance_uuid == server['id']])
+        self.assertIn('Refusing a late pre-check of live migration %s: it '
+                      'ended (error)' % migration['uuid'],
+                      self.stdlog.logger.output)
+        self.assertEqual('error', objects.Migration.get_by_uuid(
+            self.ctxt, migration['uuid']).status)
+        server, migration = self.live_migrate(server)
+        self.assertEqual(('completed', 'compute2'), (
+            migration['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
