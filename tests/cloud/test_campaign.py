@@ -1,0 +1,99 @@
+"""Fault cases of the campaign that the default test run leaves out.
+
+Each repeats, with the real RPC and the real database, a mend that
+in-process tests (on every release) and the default cloud scenarios
+already cover at another step; they run with ``tox -e
+cloud-faults2024.1`` (or ``cloud-faults-latest``): see
+``doc/source/admin/faults.rst``. A fault is a process stopped (SIGSTOP)
+or killed before the step, never at a guessed moment.
+"""
+
+from nova_vfio_lm.localcloud import client as client_mod
+from tests.cloud import base
+
+
+class CampaignTest(base.CloudScenario):
+
+    def test_destination_stopped_while_it_answers_the_pre_check(self):
+        """The pre-check reaches a stopped destination; the call times out.
+
+        The conductor gives up after ``rpc_response_timeout`` (no
+        heartbeat from the destination) and ends the migration ``error``.
+        Once the destination runs again it handles the call no one waits
+        for: Nova alone claims a VF for it there (freed at the next audit,
+        or, if a retry's pre-check came first, freeing that one's claim).
+        The late pre-check must be refused and claim nothing; a retry then
+        moves the server with one VF.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        dest_log = self.log_from_now('nova-compute-compute2')
+        self.stop_service('nova-compute-compute2')
+        try:
+            self.start_live_migration(server, 'compute2')
+        except client_mod.ClientError as exc:
+            # the API waits for the conductor: after the timeout it leaves
+            # compute2 out, and the request named no other host
+            self.assertIn('No valid host was found', str(exc))
+
+        migration = self.wait_for_migration(server)
+        self.assertEqual('error', migration['status'])
+        self.continue_service('nova-compute-compute2')
+        # the destination handles the call it got while stopped: it
+        # refuses it, or (Nova alone) its pre-check runs to the end
+        base.wait_for('compute2 handled the late pre-check',
+                      lambda: 'Refusing a late pre-check' in dest_log() or
+                      self.pre_check_ended(server), interval=1.0)
+
+        refusal = ('Refusing a late pre-check of live migration %s: it '
+                   'ended (error)' % migration['uuid'])
+        self.assertTrue(refusal in dest_log(), 'compute2 did not log: %s'
+                        % refusal)
+        self.assertEqual([], self.pci_rows('compute2', server))
+        self.assert_runs_on(server, 'compute1', 1)
+        self.assertEqual('completed',
+                         self.live_migrate(server, 'compute2')['status'])
+        self.assert_runs_on(server, 'compute2', 1)
+        self.assert_cloud_consistent()
+
+    def test_database_stopped_while_the_job_runs(self):
+        """MariaDB is down while the source's monitor saves progress.
+
+        The save fails through the conductor; Nova alone ends the monitor
+        there and rolls back. The migration must go on, and complete once
+        MariaDB is back and the job completes.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.hypervisor.set_mode('hold')
+        self.pause_monitor(server)
+        self.start_live_migration(server, 'compute2')
+        self.wait_until_held(server)
+        self.wait_until_monitor_paused(server)
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+
+        self.hypervisor.resume_monitor(server)
+        base.wait_for('a progress save of %s failed' % server,
+                      lambda: 'Could not save the progress of live '
+                      'migration' in source_log(), interval=0.5)
+        self.cloud.start_service('mariadb')
+        self.complete_held_job(server)
+
+        self.assertEqual('completed',
+                         self.wait_for_migration(server)['status'])
+        self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
+    def pre_check_ended(self, server_id):
+        """The destination's pre-check event of the newest move, if ended."""
+        for event in self.action_events(server_id):
+            if (event.get('event') ==
+                    'compute_check_can_live_migrate_destination' and
+                    event.get('finish_time')):
+                return event
+        return None
+
+    def start_if_stopped(self, name):
+        if not self.cloud.sup.pid(name):
+            self.cloud.start_service(name)
