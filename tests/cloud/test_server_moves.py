@@ -133,6 +133,10 @@ class ServerMovesTest(base.CloudScenario):
 
         self.admin.run('server', 'shelve', server)
         self.wait_status(server, 'SHELVED_OFFLOADED')
+        # Nova saves that state, then frees the server's resources on the
+        # host, then clears its host: once that is cleared, all is freed
+        base.wait_for('%s off its host' % server,
+                      lambda: self.host_of(server) is None, interval=0.5)
 
         self.assertEqual({}, self.domain_states(server))
         self.assertEqual([], self.instance_folders(server))
