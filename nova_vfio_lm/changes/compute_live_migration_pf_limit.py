@@ -11,14 +11,15 @@ change, on every series:
   the limit. It waits outside Nova's own ``max_concurrent_live_migrations``
   queue, in a thread of its own, so a migration waiting for a PF does not keep
   another one (of other PFs, or without VFs) from its place; once its PFs have
-  room it joins that queue and, when its place there comes, takes its turn. The
-  VFs in migration are counted across the cloud from the database: the
-  live-migratable VFs (allocated on the source, claimed on the destination) of
-  every live migration past that point (``preparing``, ``running``,
-  ``post-migrating``) that touches either host. A migration takes its turn by
-  setting itself ``preparing`` and counting again: if the PFs are then over the
-  limit it goes back to ``queued``, so two computes deciding at once cannot
-  both pass the last place. The wait is bounded (``[vfio_lm]
+  room it joins that queue and, when its place there comes, takes its turn; if
+  another migration took the room meanwhile it gives that place back and waits
+  outside again. The VFs in migration are counted across the cloud from the
+  database: the live-migratable VFs (allocated on the source, claimed on the
+  destination) of every live migration past that point (``preparing``,
+  ``running``, ``post-migrating``) that touches either host. A migration takes
+  its turn by setting itself ``preparing`` and counting again: if the PFs are
+  then over the limit it goes back to ``queued``, so two computes deciding at
+  once cannot both pass the last place. The wait is bounded (``[vfio_lm]
   max_migrating_vfs_wait``): then the migration is rolled back as one whose
   preparation failed (status ``error``, server ACTIVE on its source,
   destination claims freed). An abort while it waits rolls it back the same
@@ -60,6 +61,7 @@ IN_PROGRESS_STATUSES = ('accepted', 'pre-migrating', 'queued') + (
 POLL_INTERVAL = 1.0
 
 GO = 'go'
+BUSY = 'busy'
 ABORTED = 'aborted'
 TIMED_OUT = 'timed out'
 FAILED = 'failed'
@@ -76,6 +78,8 @@ _NOT_COUNTED = set()
 #: ``{migration uuid: monotonic deadline}``: one bound for the wait outside
 #: Nova's queue and the turn inside it
 _DEADLINES = {}
+#: migrations whose wait is logged (once, however often they look)
+_LOGGED_WAITING = set()
 
 
 def waiting_migrations():
@@ -194,20 +198,27 @@ def _deadline(migration):
         migration.uuid, time.monotonic() + _conf().max_migrating_vfs_wait)
 
 
+def _forget(migration):
+    """The migration waits no more: its bound and its log marks go."""
+    _DEADLINES.pop(migration.uuid, None)
+    _LOGGED_WAITING.discard(migration.uuid)
+
+
 def wait_for_turn(manager, instance, migration, take_turn=True):
     """Wait until this migration's VFs fit under the limit on every PF.
 
-    :param take_turn: set the migration ``preparing`` once they fit (in
-        Nova's queue, right before the migration starts); without it, only
-        wait until they fit (before it joins that queue).
+    :param take_turn: in Nova's queue, right before the migration starts:
+        one look; set the migration ``preparing`` if its VFs fit, else
+        return ``BUSY`` (it then gives its place in the queue back).
+        Without it (outside Nova's queue): wait until they fit.
     :returns: ``GO`` (with the migration ``preparing`` if ``take_turn``),
-        ``ABORTED`` when the API aborted it meanwhile (Nova's abort takes
-        it out of the compute's waiting migrations), or ``TIMED_OUT``.
+        ``BUSY``, ``ABORTED`` when the API aborted it meanwhile (Nova's
+        abort takes it out of the compute's waiting migrations), or
+        ``TIMED_OUT``.
     """
     from nova import context as nova_context
 
     deadline = _deadline(migration)
-    waited = False
     _WAITING[instance.uuid] = migration.uuid
     try:
         while True:
@@ -217,9 +228,10 @@ def wait_for_turn(manager, instance, migration, take_turn=True):
                 return ABORTED
             context = nova_context.get_admin_context()
             busy = over_limit(context, instance, migration)
-            if (not busy and not take_turn and
-                    instance.uuid in manager._waiting_live_migrations):
-                return GO
+            if not busy and not take_turn:
+                if instance.uuid in manager._waiting_live_migrations:
+                    return GO
+                continue  # aborted during the count: the next look says so
             if not busy:
                 with _TURN_LOCK:
                     # take the turn, then count again: a compute that took
@@ -227,7 +239,7 @@ def wait_for_turn(manager, instance, migration, take_turn=True):
                     manager._set_migration_status(migration, 'preparing')
                     busy = over_limit(context, instance, migration)
                     if not busy:
-                        if waited:
+                        if migration.uuid in _LOGGED_WAITING:
                             LOG.info('Live migration %s goes on: its PFs '
                                      'are below [vfio_lm] '
                                      'max_migrating_vfs_per_pf = %d',
@@ -235,12 +247,12 @@ def wait_for_turn(manager, instance, migration, take_turn=True):
                                      instance=instance)
                         return GO
                     manager._set_migration_status(migration, 'queued')
-            if not waited:
+            if migration.uuid not in _LOGGED_WAITING:
                 LOG.info('Live migration %s waits: %s; [vfio_lm] '
                          'max_migrating_vfs_per_pf = %d',
                          migration.uuid, _describe(busy), limit(),
                          instance=instance)
-                waited = True
+                _LOGGED_WAITING.add(migration.uuid)
             if time.monotonic() >= deadline:
                 LOG.error('Live migration %s gave up after waiting %d '
                           'seconds ([vfio_lm] max_migrating_vfs_wait): %s',
@@ -248,6 +260,8 @@ def wait_for_turn(manager, instance, migration, take_turn=True):
                           _conf().max_migrating_vfs_wait,
                           _describe(busy), instance=instance)
                 return TIMED_OUT
+            if take_turn:
+                return BUSY
             time.sleep(POLL_INTERVAL * random.uniform(0.5, 1.5))  # nosec
     finally:
         _WAITING.pop(instance.uuid, None)
@@ -255,7 +269,7 @@ def wait_for_turn(manager, instance, migration, take_turn=True):
 
 def _waited(manager, context, instance, dest, migration, migrate_data,
             take_turn):
-    """Wait for the PFs; roll back unless they have room (then True)."""
+    """Wait for the PFs; roll back unless ``GO`` or ``BUSY`` (returned)."""
     try:
         outcome = wait_for_turn(manager, instance, migration, take_turn)
     except Exception:
@@ -264,40 +278,39 @@ def _waited(manager, context, instance, dest, migration, migrate_data,
                       'rolled back and the server stays here',
                       migration.uuid, instance=instance)
         outcome = FAILED
-    if outcome == GO:
-        return True
-    _DEADLINES.pop(migration.uuid, None)
+    if outcome in (GO, BUSY):
+        return outcome
+    _forget(migration)
     roll_back_waiting(manager, context, instance, dest, migration,
                       migrate_data,
                       'cancelled' if outcome == ABORTED else 'error')
     if outcome == ABORTED:
         manager._notify_live_migrate_abort_end(context, instance)
-    return False
+    return None
 
 
-def wait_outside_the_queue(manager, original, context, dest, instance,
+def wait_outside_the_queue(manager, context, dest, instance,
                            block_migration, migration, migrate_data):
-    """Nova's ``live_migration``, once the migration's PFs have room.
+    """Nova's ``live_migration`` again, once the migration's PFs have room.
 
     Until then the migration is ``queued`` and abortable as Nova's own
-    queued ones are, but takes no place in Nova's queue.
+    queued ones are (the caller put it among the compute's waiting
+    migrations), but takes no place in Nova's queue.
     """
     def wait_then_join():
-        if not _waited(manager, context, instance, dest, migration,
-                       migrate_data, take_turn=False):
+        if _waited(manager, context, instance, dest, migration,
+                   migrate_data, take_turn=False) != GO:
             return
         try:
-            original(manager, context, dest, instance, block_migration,
-                     migration, migrate_data)
+            manager.live_migration(context, dest, instance,
+                                   block_migration, migration, migrate_data)
         except Exception:
             # the compute is stopping: it ends the record when it starts
-            _DEADLINES.pop(migration.uuid, None)
+            _forget(migration)
             LOG.exception('Live migration %s could not join the queue '
                           'after its wait for its PFs', migration.uuid,
                           instance=instance)
 
-    manager._set_migration_status(migration, 'queued')
-    manager._waiting_live_migrations[instance.uuid] = (None, None)
     threading.Thread(target=wait_then_join, daemon=True,
                      name='vfio-lm-pf-wait-%s' % migration.uuid).start()
 
@@ -377,10 +390,28 @@ class ComputeLiveMigrationPfLimit(base.Change):
                 if not pci_migration.carries_pci_mapping(migrate_data):
                     return original(self, context, dest, instance,
                                     block_migration, migration, migrate_data)
-                if not _waited(self, context, instance, dest, migration,
-                               migrate_data, take_turn=True):
+                outcome = _waited(self, context, instance, dest, migration,
+                                  migrate_data, take_turn=True)
+                if outcome == BUSY:
+                    # another migration took the room while this one
+                    # waited for its place: give the place back
+                    if instance.uuid not in self._waiting_live_migrations:
+                        _forget(migration)  # aborted meanwhile
+                        roll_back_waiting(self, context, instance, dest,
+                                          migration, migrate_data,
+                                          'cancelled')
+                        self._notify_live_migrate_abort_end(context,
+                                                            instance)
+                        return
+                    self._waiting_live_migrations[instance.uuid] = (
+                        None, None)
+                    wait_outside_the_queue(
+                        self, context, dest, instance, block_migration,
+                        migration, migrate_data)
                     return
-                _DEADLINES.pop(migration.uuid, None)
+                if outcome != GO:
+                    return
+                _forget(migration)
                 return original(self, context, dest, instance,
                                 block_migration, migration, migrate_data)
             return _do_live_migration
@@ -392,9 +423,11 @@ class ComputeLiveMigrationPfLimit(base.Change):
                         not _busy_now(instance, migration)):
                     return original(self, context, dest, instance,
                                     block_migration, migration, migrate_data)
+                self._waiting_live_migrations[instance.uuid] = (None, None)
+                self._set_migration_status(migration, 'queued')
                 wait_outside_the_queue(
-                    self, original, context, dest, instance,
-                    block_migration, migration, migrate_data)
+                    self, context, dest, instance, block_migration,
+                    migration, migrate_data)
             return live_migration
 
         def make_dest_check(original):

@@ -309,6 +309,18 @@ class QueuePlaceTest(_PfLimitCloud):
     def test_a_migration_waiting_for_its_pf_keeps_no_place(self):
         # two fill the PF's limit, the third waits for the PF; Nova's queue
         # has three places, so a server without VFs still moves at once
+        self.assert_waiting_one_keeps_no_place()
+
+    def test_a_migration_that_finds_its_pf_full_gives_its_place_back(self):
+        # the PF had room when the third's call came, so it joined Nova's
+        # queue; when its place came the PF was full: it must give the
+        # place back rather than wait in it
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_vfio_lm.changes.compute_live_migration_pf_limit.'
+            '_busy_now', lambda instance, migration: False))
+        self.assert_waiting_one_keeps_no_place()
+
+    def assert_waiting_one_keeps_no_place(self):
         servers = [self.boot_on('compute1') for _ in range(3)]
         for server in servers:
             self.start_live_migration(server, host='compute2')
