@@ -445,6 +445,16 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             'nova.virt.libvirt.driver.LibvirtDriver'
             '.migrate_disk_and_power_off', return_value='{}')
 
+    def create_plain_flavor(self):
+        """A flavor without PCI devices, for a server that must have none.
+
+        Nova's ``_build_server`` without a flavor takes the first of the
+        API's list, sorted by id: a PCI flavor whose UUID sorts before the
+        default flavors' ids would be taken.
+        """
+        return self._create_flavor(memory_mb=512, vcpu=1, disk=1,
+                                   ephemeral=0)
+
     def create_pci_flavor(self, alias_name, count=1, name=None):
         extra_spec = {'pci_passthrough:alias': '%s:%d' % (alias_name, count)}
         return self._create_flavor(name=name, extra_spec=extra_spec)

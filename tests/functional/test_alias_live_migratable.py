@@ -62,7 +62,9 @@ class AliasLiveMigratableTest(cloud.VfioCloudTestCase):
 
     def test_resize_to_live_migratable_flavor(self):
         self.start_sriov_compute('compute2')
-        plain = self._create_server(networks='none', host='compute1')
+        plain = self._create_server(
+            flavor_id=self.create_plain_flavor(), networks='none',
+            host='compute1')
         flavor_id = self.create_pci_flavor('lm-vf')
         with self.no_disk_copy():
             server = self._resize_server(plain, flavor_id)

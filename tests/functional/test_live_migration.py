@@ -205,7 +205,9 @@ class PostCopyTest(_LiveMigrationCloud):
         from nova.tests.fixtures import libvirt as fakelibvirt
         postcopy = fakelibvirt.VIR_MIGRATE_POSTCOPY
 
-        plain = self._create_server(networks='none', host='compute1')
+        plain = self._create_server(
+            flavor_id=self.create_plain_flavor(), networks='none',
+            host='compute1')
         _plain, migration = self.live_migrate(plain)
         self.assertEqual('completed', migration['status'])
         self.assertTrue(self.migration_flags[-1] & postcopy)

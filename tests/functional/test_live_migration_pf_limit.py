@@ -326,7 +326,9 @@ class QueuePlaceTest(_PfLimitCloud):
             self.start_live_migration(server, host='compute2')
         moving, waiting = self.wait_until_held_or_waiting(servers)
         self.assertEqual((2, 1), (len(moving), len(waiting)), self.peak)
-        plain = self._create_server(networks='none', host='compute1')
+        plain = self._create_server(
+            flavor_id=self.create_plain_flavor(), networks='none',
+            host='compute1')
 
         self.start_live_migration(plain, host='compute2')
 

@@ -67,7 +67,8 @@ class OldPlacementTest(_TraitCloud):
             self.compute_rp_uuids['compute1']))
 
         # PCI and non-PCI servers still land on the host
-        plain = self._create_server(networks='none')
+        plain = self._create_server(
+            flavor_id=self.create_plain_flavor(), networks='none')
         self.assertEqual('compute1', plain['OS-EXT-SRV-ATTR:host'])
         vf = self._create_server(
             flavor_id=self.create_pci_flavor('lm-vf'), networks='none')
