@@ -238,6 +238,24 @@ class CloudScenario(testtools.TestCase):
         self.hypervisor.pause_monitor(server_id)
         self.addCleanup(self.hypervisor.resume_monitor, server_id)
 
+    def migration_with_monitor_paused(self):
+        """A server on compute1 whose move to compute2 is held, running.
+
+        The source's monitor is paused at its first look at the running
+        job, right before its first progress save.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.hypervisor.set_mode('hold')
+        self.pause_monitor(server)
+        self.start_live_migration(server, 'compute2')
+        self.wait_until_held(server)
+        self.wait_until_monitor_paused(server)
+        return server
+
+    def start_if_stopped(self, name):
+        if not self.cloud.sup.pid(name):
+            self.cloud.start_service(name)
+
     def wait_until_monitor_paused(self, server_id):
         wait_for('the migration monitor of %s paused' % server_id,
                  lambda: self.hypervisor.monitor_paused(server_id),

@@ -58,7 +58,3 @@ class BackendDownTest(base.CloudScenario):
         deleted = set(re.findall(
             r'Deleted allocations for consumer UUID (\S+)', output))
         self.assertLessEqual(deleted, {migration_uuid}, output)
-
-    def start_if_stopped(self, name):
-        if not self.cloud.sup.pid(name):
-            self.cloud.start_service(name)

@@ -62,12 +62,7 @@ class CampaignTest(base.CloudScenario):
         there and rolls back. The migration must go on, and complete once
         MariaDB is back and the job completes.
         """
-        server = self.boot('lm.vf1', 'compute1')
-        self.hypervisor.set_mode('hold')
-        self.pause_monitor(server)
-        self.start_live_migration(server, 'compute2')
-        self.wait_until_held(server)
-        self.wait_until_monitor_paused(server)
+        server = self.migration_with_monitor_paused()
         source_log = self.log_from_now('nova-compute-compute1')
         self.cloud.sup.kill('mariadb')
         self.addCleanup(self.start_if_stopped, 'mariadb')
@@ -93,7 +88,3 @@ class CampaignTest(base.CloudScenario):
                     event.get('finish_time')):
                 return event
         return None
-
-    def start_if_stopped(self, name):
-        if not self.cloud.sup.pid(name):
-            self.cloud.start_service(name)

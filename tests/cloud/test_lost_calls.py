@@ -23,12 +23,7 @@ class LostCallTest(base.CloudScenario):
         compute1 while its guest runs on compute2. The migration must
         complete instead, once the conductor answers again.
         """
-        server = self.boot('lm.vf1', 'compute1')
-        self.hypervisor.set_mode('hold')
-        self.pause_monitor(server)
-        self.start_live_migration(server, 'compute2')
-        self.wait_until_held(server)
-        self.wait_until_monitor_paused(server)
+        server = self.migration_with_monitor_paused()
         source_log = self.log_from_now('nova-compute-compute1')
         self.stop_service('nova-conductor')
         self.complete_held_job(server)
