@@ -18,7 +18,8 @@ its peers through the run folder:
   recorded per host (:meth:`.hypervisor.HostDomains.plugs`);
 - ``migrateToURI3`` writes the guest, with the destination XML Nova sent,
   into the destination host's domains, running, and stops and undefines
-  the source's (:func:`leave_source`); it can be held, released, failed
+  the source's (:func:`nova_vfio_lm.testing.fakelibvirt_jobs.leave_source`);
+  it can be held, released, failed
   or aborted from outside (:class:`.hypervisor.Hypervisor`), and a failed
   or aborted job leaves the source running and nothing on the
   destination.
@@ -360,27 +361,7 @@ def migrateToURI3(domain, dconnuri, params, flags):
         raise
     target.save(uuid, xml, running=True)
     domain.complete_job()
-    leave_source(domain, flags)
-
-
-def leave_source(domain, flags):
-    """Stop the source guest of a completed job, as libvirt does.
-
-    The guest now runs on the destination: QEMU on the source ends at
-    that moment, and with ``VIR_MIGRATE_UNDEFINE_SOURCE`` (Nova always
-    passes it, with ``VIR_MIGRATE_PERSIST_DEST``) libvirt also removes
-    the source definition. Nothing runs on the source whatever its
-    nova-compute does next, or if it never gets there (a conductor that
-    stops answering, a compute killed). The domain object the caller
-    holds still reports the completed job, as a real one reports
-    "no domain", which Nova reads as completed too.
-    """
-    connection = domain._connection
-    domain._state = _fake.VIR_DOMAIN_SHUTOFF
-    connection._mark_not_running(domain)
-    if flags & _fake.VIR_MIGRATE_UNDEFINE_SOURCE and \
-            domain.name() in connection._vms:
-        connection._undefine(domain)
+    fakelibvirt_jobs.leave_source(_fake, domain, flags)
 
 
 def _with_device(xml, device_xml):

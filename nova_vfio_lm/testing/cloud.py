@@ -250,7 +250,8 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         """Fake libvirt's migrateToURI3 carries the guest to the destination.
 
         The destination host defines the domain from the XML the source
-        sent, as libvirt does; :attr:`destination_xmls` keeps each one.
+        sent and the source's guest stops and is undefined, as libvirt
+        does; :attr:`destination_xmls` keeps each one.
         With ``fail=True`` the hypervisor fails the migration instead. With
         ``hold=True`` each migration waits, running, until
         :meth:`release_live_migrations` lets it finish or the API aborts it
@@ -295,6 +296,7 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             dest = self.computes[host].driver._host.get_connection()
             dest.createXML(params['destination_xml'], 0)
             domain.complete_job()
+            fakelibvirt_jobs.leave_source(fakelibvirt, domain, flags)
 
         def abortJob(domain):
             aborted = getattr(domain, 'vfio_lm_aborted', None)

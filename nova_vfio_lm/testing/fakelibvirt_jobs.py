@@ -26,3 +26,25 @@ def job_stats_reporting_end_once(fakelibvirt):
             domain._job_type = fakelibvirt.VIR_DOMAIN_JOB_NONE
         return {'type': job}
     return jobStats
+
+
+def leave_source(fakelibvirt, domain, flags):
+    """Stop the source guest of a completed job, as libvirt does.
+
+    The guest now runs on the destination: QEMU on the source ends at
+    that moment, and with ``VIR_MIGRATE_UNDEFINE_SOURCE`` (Nova always
+    passes it, with ``VIR_MIGRATE_PERSIST_DEST``) libvirt also removes
+    the source definition. Nothing runs on the source whatever its
+    nova-compute does next, or if it never gets there (a conductor that
+    stops answering, a compute killed). The domain object the caller
+    holds still reports the completed job, as a real one reports
+    "no domain", which Nova reads as completed too.
+
+    :param fakelibvirt: the fake libvirt module of the domain.
+    """
+    connection = domain._connection
+    domain._state = fakelibvirt.VIR_DOMAIN_SHUTOFF
+    connection._mark_not_running(domain)
+    if flags & fakelibvirt.VIR_MIGRATE_UNDEFINE_SOURCE and \
+            domain.name() in connection._vms:
+        connection._undefine(domain)

@@ -885,6 +885,78 @@ class LostProgressSaveTest(_LiveMigrationCloud):
         self.assertEqual((4, 2), self.pci_counts('compute2'))
 
 
+class MonitorFailureTest(_LiveMigrationCloud):
+    """The source's migration monitor fails while the hypervisor goes on.
+
+    Its connection to libvirtd drops at one look at the job (a libvirtd
+    restart): Nova aborts what it can and puts the server into ERROR on
+    the source, whatever the hypervisor did with the job.
+    """
+
+    HYPERVISOR_HOLDS = True
+
+    def fail_one_look(self, when):
+        """The monitor's first look at a job for which ``when`` holds fails.
+
+        :returns: the list the UUID of that guest is added to.
+        """
+        from nova.virt.libvirt import guest as libvirt_guest
+
+        real = libvirt_guest.Guest.get_job_info
+        failed = []
+
+        def get_job_info(guest):
+            if not failed and when(guest._domain):
+                failed.append(guest.uuid)
+                raise cloud.fakelibvirt.make_libvirtError(
+                    cloud.fakelibvirt.libvirtError,
+                    'Cannot write data: Broken pipe',
+                    error_code=cloud.fakelibvirt.VIR_ERR_SYSTEM_ERROR)
+            return real(guest)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.guest.Guest.get_job_info', get_job_info))
+        return failed
+
+    def test_a_completed_job_goes_on_to_the_post_migration(self):
+        # The look fails once the job completed: the guest runs on compute2
+        # with the VFs compute2 claimed. It must not stay in ERROR on
+        # compute1, where nothing runs.
+        failed = self.fail_one_look(lambda domain: domain._job_type ==
+                                    cloud.fakelibvirt.VIR_DOMAIN_JOB_COMPLETED)
+        server = self.boot_on('compute1', count=2)
+        self.start_live_migration(server, host='compute2')
+        self.wait_until_held(server)
+
+        self.release_live_migrations()
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual([server['id']], failed)
+        self.assert_landed_on_compute2(server, migration)
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertIn('but the hypervisor completed it: the guest left this '
+                      'host. Going on with the post-migration.',
+                      self.stdlog.logger.output)
+
+    def test_a_cancelled_job_is_rolled_back(self):
+        # The look fails while the job runs: Nova's abort cancels it, the
+        # guest runs on compute1 as before. The server must stay ACTIVE
+        # there and compute2's claim be freed now, not ERROR.
+        failed = self.fail_one_look(
+            lambda domain: bool(self.held_migrations))
+        server = self.boot_on('compute1', count=2)
+        vfs = self.device_addresses(server['id'])
+
+        self.start_live_migration(server, host='compute2')
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual([server['id']], failed)
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        self.assertIn('the hypervisor ended the job and the guest still '
+                      'runs here. Rolling back.', self.stdlog.logger.output)
+
+
 class LostPreCheckReplyTest(_LiveMigrationCloud):
 
     def test_a_retry_does_not_add_to_the_claim_of_a_lost_reply(self):
