@@ -1,4 +1,4 @@
-"""Never free a PCI device that a guest running on this host uses.
+"""Never free or hand out a PCI device that a guest running on this host uses.
 
 A resource audit frees the devices of servers Nova does not place on the
 host, a live migration's rollback frees the destination's devices, a
@@ -14,7 +14,11 @@ operator acts. Once the guest is gone, the next audit frees the device.
 
 Frees Nova makes after its driver stopped the guest (deletion, resize,
 the source's post-migration once the hypervisor reported the job done)
-are left as they are.
+are left as they are. Whatever freed a device in use (an unchecked free,
+a record edited by hand, a guest started outside Nova), every claim (a
+boot, a resize, a live migration's destination) asks the hypervisor too:
+a device Nova records available but a running guest of another server
+uses is withheld from that claim, with an ERROR naming both servers.
 """
 
 from oslo_log import log as logging
@@ -47,10 +51,49 @@ def _keep(tracker, dev, user):
                'owner': dev.instance_uuid, 'action': OPERATOR_ACTION})
 
 
+def _withhold(tracker, instance_uuid):
+    """Take devices running guests use out of the pools for one claim.
+
+    :returns: the devices taken out, to be put back after the claim.
+    """
+    from nova import exception
+    from nova.objects import fields
+
+    driver = getattr(tracker, 'vfio_lm_driver', None)
+    if driver is None:
+        return []
+    try:
+        used = guest_devices.in_use(driver)
+    except Exception:
+        LOG.warning('Could not ask the hypervisor which PCI devices its '
+                    'guests use before a claim for server %s; claiming by '
+                    "Nova's records alone.", instance_uuid, exc_info=True)
+        return []
+    withheld = []
+    for dev in tracker.pci_devs if used else ():
+        user = used.get(dev.address.lower())
+        if (user is None or user == instance_uuid or
+                dev.status != fields.PciDeviceStatus.AVAILABLE):
+            continue
+        try:
+            tracker.stats.remove_device(dev)
+        except (exception.PciDevicePoolEmpty, ValueError):
+            continue  # in no pool: not offered anyway
+        withheld.append(dev)
+        LOG.error('PCI device %(address)s is available in Nova\'s records '
+                  'but in use by the running guest of server %(user)s on '
+                  'this host: it is not handed out to server %(uuid)s. See '
+                  'the %(action)s.',
+                  {'address': dev.address, 'user': user,
+                   'uuid': instance_uuid, 'action': OPERATOR_ACTION})
+    return withheld
+
+
 class PciTrackerKeepsGuestDevices(base.Change):
     name = 'pci_tracker_keeps_guest_devices'
-    summary = ('audits, rollbacks and refused pre-checks never free a PCI '
-               'device that a guest running on the host uses')
+    summary = ('audits, rollbacks and refused pre-checks never free, and '
+               'claims never hand out, a PCI device that a guest running '
+               'on the host uses')
     series = base.EVERY_SERIES
 
     def _apply(self):
@@ -77,6 +120,18 @@ class PciTrackerKeepsGuestDevices(base.Change):
                 return original(self, dev, *args, **kwargs)
             return _free_device
 
+        def make_claim(original):
+            def _claim_instance(self, context, pci_requests, *args,
+                                **kwargs):
+                withheld = _withhold(self, pci_requests.instance_uuid)
+                try:
+                    return original(self, context, pci_requests, *args,
+                                    **kwargs)
+                finally:
+                    for dev in withheld:
+                        self.stats.add_device(dev)
+            return _claim_instance
+
         def make_checked(original):
             def checked(*args, **kwargs):
                 with guest_devices.hypervisor_checked():
@@ -87,6 +142,7 @@ class PciTrackerKeepsGuestDevices(base.Change):
                   make_setup)
         base.wrap(pci_manager.PciDevTracker, '_free_device', make_free)
         base.wrap(pci_manager.PciDevTracker, 'clean_usage', make_checked)
+        base.wrap(pci_manager.PciDevTracker, '_claim_instance', make_claim)
         for method in ('rollback_live_migration_at_destination',
                        'check_can_live_migrate_destination'):
             base.wrap(manager.ComputeManager, method, make_checked)

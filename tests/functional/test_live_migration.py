@@ -1,5 +1,6 @@
 """Live migration of servers with flavor-based live-migratable VFs."""
 
+import re
 import time
 
 import fixtures
@@ -790,6 +791,37 @@ class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
             server['id']).destroy()
         compute2.manager.update_available_resource(self.ctxt)
         self.assertEqual((4, 4), self.pci_counts('compute2'))
+
+
+class GuestDeviceNotHandedOutTest(_LiveMigrationCloud):
+
+    def test_a_claim_skips_a_vf_a_running_guest_uses(self):
+        # A guest runs on compute2 on a VF that Nova records available
+        # there (a free that did not ask, a record edited by hand, a guest
+        # started outside Nova: here a copy of a compute1 guest). No claim
+        # may hand that VF to a server: two tenants on one device.
+        server = self.boot_on('compute1')
+        [(vf, _managed)] = self.guest_hostdevs('compute1', server['id'])
+        other = '11111111-2222-3333-4444-555555555555'
+        xml = self.domain_xml('compute1', server['id']).replace(
+            server['id'], other)
+        xml = re.sub('<name>[^<]*</name>', '<name>outside-nova</name>', xml)
+        self.computes['compute2'].driver._host.get_connection().createXML(
+            xml, 0)
+        self.assertEqual('available', {
+            d.address: d.status for d in self.pci_devices('compute2')}[vf])
+
+        two = self.boot_on('compute2', count=2)
+        self.assertNotIn(vf, self.device_addresses(two['id']))
+        self.assertIn('PCI device %s is available in Nova\'s records but in '
+                      'use by the running guest of server %s on this host'
+                      % (vf, other), self.stdlog.logger.output)
+        third = self._create_server(
+            flavor_id=self.create_pci_flavor('lm-vf', 1), networks='none',
+            host='compute2', expected_state='ERROR')
+        self.assertEqual([], self.server_pci_devices(third['id']))
+        self.assertEqual('available', {
+            d.address: d.status for d in self.pci_devices('compute2')}[vf])
 
 
 class PlacementDownDuringFreeTest(_LiveMigrationCloud):
