@@ -10,6 +10,7 @@ module is imported.
 
 import json
 import os
+import re
 import signal
 import time
 import uuid
@@ -251,6 +252,32 @@ class CloudScenario(testtools.TestCase):
         self.wait_until_held(server)
         self.wait_until_monitor_paused(server)
         return server
+
+    def reset_state_active(self, server_id):
+        """``openstack server set --state active``, the documented action."""
+        args = ['server', 'set', '--state', 'active']
+        if '--auto-approve' in self.admin.run('server', 'set', '--help'):
+            args.append('--auto-approve')  # newer clients ask first
+        self.admin.run(*(args + [server_id]))
+
+    def delete_migration_allocation(self, migration_uuid):
+        """What the operator does after a failed post-migration (nova 2026.2).
+
+        Nova's post-migration then may not delete the source allocation
+        the migration held (Nova's own behaviour, logged by Nova):
+        ``nova-manage placement audit --delete`` finds and deletes it. It
+        must be that migration's and nothing else (other releases leave
+        none).
+        """
+        try:
+            output = self.cloud.nova.manage('placement', 'audit',
+                                            '--verbose', '--delete')
+        except service_mod.CommandFailed as exc:  # 4: it deleted some
+            # the end of nova-manage's log: this run's output comes last
+            output = str(exc).rsplit('audit --verbose --delete', 1)[-1]
+        deleted = set(re.findall(
+            r'Deleted allocations for consumer UUID (\S+)', output))
+        self.assertLessEqual(deleted, {migration_uuid}, output)
 
     def start_if_stopped(self, name):
         if not self.cloud.sup.pid(name):
