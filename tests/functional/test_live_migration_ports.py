@@ -78,8 +78,10 @@ class _PortCloud(cloud.VfioCloudTestCase):
         return server, port, self.bound_vf(port)
 
     def boot_with_ports(self, ports, flavor_id=None):
+        # without a flavor of its own, Nova's helper may take a PCI one
         server = self._create_server(
-            flavor_id=flavor_id, networks=[{'port': p['id']} for p in ports],
+            flavor_id=flavor_id or self.create_plain_flavor(),
+            networks=[{'port': p['id']} for p in ports],
             host='compute1')
         self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
         return server
