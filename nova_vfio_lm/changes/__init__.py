@@ -22,7 +22,6 @@ from nova_vfio_lm.changes import libvirt_interface_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
 from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
 from nova_vfio_lm.changes import libvirt_live_migration_no_post_copy
-from nova_vfio_lm.changes import libvirt_live_migration_outcome_from_hypervisor
 from nova_vfio_lm.changes import libvirt_live_migration_pci_map_at_once
 from nova_vfio_lm.changes import libvirt_live_migration_ports_stay_attached
 from nova_vfio_lm.changes import libvirt_live_migration_progress_save
@@ -68,8 +67,6 @@ ALL = (
     compute_pci_pools_reported_at_once.CHANGE,
     conductor_live_migration_skipped_host_claims.CHANGE,
     libvirt_live_migration_failure_state.CHANGE,
-    # after it: asks the hypervisor when no rollback ran
-    libvirt_live_migration_outcome_from_hypervisor.CHANGE,
     libvirt_live_migration_no_post_copy.CHANGE,
     libvirt_live_migration_progress_save.CHANGE,
     live_migrate_data_moving_ports.CHANGE,
