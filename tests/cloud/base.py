@@ -97,13 +97,26 @@ class CloudScenario(testtools.TestCase):
     def delete(self, server_id, client=None):
         if not self.rest.exists('/servers/%s' % server_id):
             return  # the scenario deleted it
+        # The API deletes the record of a server whose compute it thinks
+        # down without that compute: the guest keeps running there, and so
+        # keeps its VFs (until Nova reaps it). After a broker restart a
+        # compute's state reports may lag; delete through the compute.
+        host = self.host_of(server_id)
+        if host:
+            wait_for('%s up' % host, lambda: self.compute_up(host))
         (client or self.admin).run('server', 'delete', server_id)
         wait_for('%s deleted' % server_id,
                  lambda: not self.rest.exists('/servers/%s' % server_id),
                  interval=0.5)
-        wait_for('PCI devices of %s released' % server_id,
-                 lambda: not self.pci_rows(instance=server_id),
-                 interval=0.5)
+        try:
+            wait_for('PCI devices of %s released' % server_id,
+                     lambda: not self.pci_rows(instance=server_id),
+                     interval=0.5)
+        except AssertionError as e:
+            raise AssertionError('%s; rows %s; guests %s' % (
+                e, self.pci_rows(instance=server_id), {
+                    h: sorted(self.hypervisor.host(h).all())
+                    for h in self.cloud.layout}))
 
     def show(self, server_id):
         return self.rest.compute('/servers/%s' % server_id)['server']
