@@ -104,6 +104,30 @@ class CampaignTest(base.CloudScenario):
         self.reset_state_active(server)
         self.assert_stayed_then_moves(server)
 
+    def test_placement_stopped_while_the_job_runs(self):
+        """Placement is down for two audits of every host while a job runs.
+
+        The audits cannot report to placement (Nova logs each failure);
+        the destination must keep the VF it claimed for the running job
+        and the source the one the guest uses. Once placement is back the
+        job completes: the server on compute2 with one VF, nothing left
+        on compute1, the whole cloud consistent.
+        """
+        server = self.held_migration()
+        self.cloud.sup.kill('placement')
+        self.addCleanup(self.start_if_stopped, 'placement')
+        self.wait_for_audits(2)
+        self.assertEqual(1, len(self.pci_rows('compute2', server)))
+        self.assertEqual(1, len(self.pci_rows('compute1', server)))
+        self.cloud.start_service('placement')
+
+        self.complete_held_job(server)
+        self.assertEqual('completed',
+                         self.wait_for_migration(server)['status'])
+        self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
     def test_destination_stopped_during_its_post_migration(self):
         """The destination is stopped when the source's post-migration calls.
 
