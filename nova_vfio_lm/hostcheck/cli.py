@@ -1,9 +1,11 @@
 """``nova-vfio-lm check-host``: the readiness check from the command line.
 
 Exit status 1 when anything blocks live migration, 0 otherwise (warnings
-and unknowns included), 2 when nova.conf cannot be read.
+and unknowns included), 2 when nova.conf cannot be read or a folder given
+does not exist.
 """
 
+import os
 import sys
 
 DEFAULT_CONFIG = '/etc/nova/nova.conf'
@@ -29,6 +31,13 @@ def cmd_check_host(args):
     from nova_vfio_lm.hostcheck import report
     from nova_vfio_lm.hostcheck import runner
 
+    for option, folder in (('--host-root', args.host_root),
+                           ('--recorded-commands', args.recorded_commands)):
+        if folder is not None and not os.path.isdir(folder):
+            # a mistyped folder would read as a host without any device
+            print('nova-vfio-lm check-host: %s %s: not a directory'
+                  % (option, folder), file=sys.stderr)
+            return 2
     try:
         device_spec = device_spec_from(args.config_file or [DEFAULT_CONFIG])
     except (cfg.Error, OSError) as exc:

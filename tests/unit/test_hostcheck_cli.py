@@ -91,6 +91,20 @@ class CheckHostCommandTest(testtools.TestCase):
         self.assertEqual(2, result.returncode)
         self.assertIn('check-host: cannot read nova.conf', result.stderr)
 
+    def test_missing_host_root_exits_two(self):
+        missing = os.path.join(self.tmp, 'no-root')
+        result = self._check('ready-cx7', '--host-root', missing)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('check-host: --host-root %s: not a directory'
+                      % missing, result.stderr)
+
+    def test_missing_recordings_folder_exits_two(self):
+        missing = os.path.join(self.tmp, 'no-recordings')
+        result = self._check('ready-cx7', '--recorded-commands', missing)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('check-host: --recorded-commands %s: not a directory'
+                      % missing, result.stderr)
+
 
 class ComputeStartHookTest(testtools.TestCase):
 
