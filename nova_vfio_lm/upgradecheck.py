@@ -10,6 +10,7 @@ configuration.
 """
 
 import argparse
+import os
 import sys
 
 from oslo_config import cfg
@@ -33,6 +34,8 @@ EXIT_NOT_RUN = 255
 #: Servers read from a cell database per query.
 _PAGE = 500
 
+#: The name of the check of the ``[vfio_lm]`` options.
+OPTIONS_CHECK = 'The [vfio_lm] options are valid'
 #: The name of the check of this host's live-migratable VFs.
 HOST_DEVICES_CHECK = 'Live-migratable VFs of this host have a usable driver'
 
@@ -335,6 +338,45 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
             '"nova-status upgrade check" shows whether placement works '
             'with this nova.conf.' % (status, trait))
 
+    def _check_options(self):
+        """Every ``[vfio_lm]`` value valid; devlink not replaced by files.
+
+        A wrong value stops nova-compute (and the scheduler) at start:
+        say so before the upgrade. ``recorded_commands_dir`` is valid but
+        meant for containers and stand-in hosts: on a compute that can run
+        devlink it hides the running firmware from the card check.
+        """
+        import nova.conf
+
+        from nova_vfio_lm import conf as conf_mod
+
+        conf = nova.conf.CONF
+        try:
+            conf_mod.check(conf, compute=False)
+        except conf_mod.InvalidOption as exc:
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                '%s. nova-compute and nova-scheduler refuse to start with '
+                'it: correct it in nova.conf.' % exc)
+        recorded = conf.vfio_lm.recorded_commands_dir
+        if recorded:
+            missing = ('' if os.path.isdir(recorded) else
+                       ' (not a directory on this host: nova-compute '
+                       'refuses to start where it is missing)')
+            return upgradecheck.Result(
+                upgradecheck.Code.WARNING,
+                '[vfio_lm] recorded_commands_dir = %s%s: nova-compute reads '
+                'the answers of devlink from files there instead of '
+                'running it, so the card check compares what was recorded, '
+                'not the firmware the cards run now. It is meant for a '
+                'nova-compute that cannot run devlink (a container whose '
+                'host records the answers) and for stand-in hosts; unset '
+                'it where nova-compute can run devlink.' % (recorded,
+                                                            missing))
+        return upgradecheck.Result(
+            upgradecheck.Code.SUCCESS,
+            'The [vfio_lm] options of this nova.conf are valid.')
+
     def _check_host_devices(self):
         """Live-migratable VFs of this host that their driver blocks.
 
@@ -402,6 +444,7 @@ class UpgradeCommands(upgradecheck.UpgradeCommands):
          _check_computes_run_plugin),
         ('Placement knows %s' % placement_traits.TRAIT,
          _check_placement_trait),
+        (OPTIONS_CHECK, _check_options),
         (HOST_DEVICES_CHECK, _check_host_devices),
     )
 

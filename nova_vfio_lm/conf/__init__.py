@@ -15,13 +15,16 @@ def register_opts(conf):
     vfio_lm.register_opts(conf)
 
 
-def check(conf):
+def check(conf, compute=True):
     """Read every ``[vfio_lm]`` option: a wrong value stops the service.
 
-    Called as a service starts: oslo.config checks ``choices`` and ``min``
-    only when a value is read, and its message names neither the group
-    nor, for ``min``, the value.
+    Called as a service starts: oslo.config checks ``choices``, ``min``
+    and ``max`` only when a value is read, and its message names neither
+    the group nor, for a bound, the value.
 
+    :param compute: also check what only nova-compute reads on its own
+        host (``recorded_commands_dir`` exists); a scheduler or an upgrade
+        check on another host shares nova.conf, not that folder.
     :raises InvalidOption: naming option and value.
     """
     register_opts(conf)
@@ -33,7 +36,7 @@ def check(conf):
                 vfio_lm.GROUP.name, opt.name, _raw_value(conf, opt), exc))
     # a mistyped folder would make every card 'unknown', never refused
     recorded = conf.vfio_lm.recorded_commands_dir
-    if recorded and not os.path.isdir(recorded):
+    if compute and recorded and not os.path.isdir(recorded):
         raise InvalidOption('invalid [%s] recorded_commands_dir = %s: not a '
                             'directory' % (vfio_lm.GROUP.name, recorded))
 

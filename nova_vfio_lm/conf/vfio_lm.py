@@ -21,6 +21,7 @@ OPTS.append(cfg.IntOpt(
     'max_migrating_vfs_per_pf',
     default=4,
     min=1,
+    max=1024,
     help='At most this many VFs of one PF take part in live migrations at '
          'the same time, counted across the cloud on both the source and '
          'the destination PF (NVIDIA recommends at most 4 on ConnectX-7). '
@@ -28,16 +29,18 @@ OPTS.append(cfg.IntOpt(
          'or device state is copied, until enough migrations of that PF '
          'ended; the destination prefers VFs of PFs below it when it claims '
          'VFs for an incoming migration. A server whose own VFs on one PF '
-         'exceed the limit migrates alone on that PF. Read by nova-compute.'))
+         'exceed the limit migrates alone on that PF. At most 1024, the most '
+         'VFs an NVIDIA card offers per PF. Read by nova-compute.'))
 OPTS.append(cfg.IntOpt(
     'max_migrating_vfs_wait',
     default=1800,
     min=1,
+    max=86400,
     help='Seconds a live migration waits for room under '
          'max_migrating_vfs_per_pf before it gives up: it is then rolled '
          'back (migration status "error"), the server stays ACTIVE on its '
-         'source and nothing stays claimed on the destination. Read by '
-         'nova-compute.'))
+         'source and nothing stays claimed on the destination. At most 86400 '
+         '(a day). Read by nova-compute.'))
 
 OPTS.append(cfg.StrOpt(
     'card_match',

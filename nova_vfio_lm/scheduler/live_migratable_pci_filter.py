@@ -64,7 +64,9 @@ class LiveMigratablePciFilter(filters.BaseHostFilter):
         import nova.conf
 
         from nova_vfio_lm import conf
-        conf.check(nova.conf.CONF)  # a wrong card_match stops the scheduler
+        # a wrong value stops the scheduler; the compute's folder is not
+        # here
+        conf.check(nova.conf.CONF, compute=False)
         #: ``(request spec id, server uuid)``, when read, source cards of
         #: the request being filtered: one read for all its hosts
         self._source_cards = (None, 0, None)

@@ -22,6 +22,7 @@ CHECKS = (
     'Servers whose PCI request predates live_migratable',
     'Computes with live-migratable devices run the plugin',
     'Placement knows HW_PCI_LIVE_MIGRATABLE',
+    'The [vfio_lm] options are valid',
     'Live-migratable VFs of this host have a usable driver',
 )
 #: The line nova-vfio-lm-run logs once nova-compute has set up logging.
@@ -86,7 +87,7 @@ class OperatorToolsTest(base.CloudScenario):
         self.assertEqual(0, result.returncode, said)
         # the shared nova.conf is that of the control plane: no
         # device_spec, and this host's own devices are all it reads
-        self.assertIn('No [pci]device_spec entry', checks[CHECKS[3]][1])
+        self.assertIn('No [pci]device_spec entry', checks[CHECKS[-1]][1])
 
     def test_each_compute_logged_its_readiness_at_start(self):
         for host in sorted(self.cloud.layout):

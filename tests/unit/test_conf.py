@@ -49,3 +49,33 @@ class CheckTest(testtools.TestCase):
                       'directory' % missing, str(error))
         os.mkdir(missing)
         conf.check(self._conf('recorded_commands_dir = %s\n' % missing))
+
+    def test_limit_above_its_bound_names_option_and_value(self):
+        error = self.assertRaises(
+            conf.InvalidOption, conf.check,
+            self._conf('max_migrating_vfs_per_pf = 1025\n'))
+        self.assertIn('invalid [vfio_lm] max_migrating_vfs_per_pf = 1025',
+                      str(error))
+        conf.check(self._conf('max_migrating_vfs_per_pf = 1024\n'))
+
+    def test_wait_out_of_bounds_names_option_and_value(self):
+        for value in ('0', '86401'):
+            error = self.assertRaises(
+                conf.InvalidOption, conf.check,
+                self._conf('max_migrating_vfs_wait = %s\n' % value))
+            self.assertIn('invalid [vfio_lm] max_migrating_vfs_wait = %s'
+                          % value, str(error))
+        conf.check(self._conf('max_migrating_vfs_wait = 86400\n'))
+
+    def test_only_a_compute_needs_the_recordings_folder(self):
+        missing = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                               'devlinks')
+        # the scheduler and the upgrade check share nova.conf, not the
+        # compute's folder
+        conf.check(self._conf('recorded_commands_dir = %s\n' % missing),
+                   compute=False)
+        self.assertRaises(conf.InvalidOption, conf.check, self._conf(
+            'recorded_commands_dir = %s\n' % missing, ))
+        self.assertRaises(conf.InvalidOption, conf.check, self._conf(
+            'card_match = firmware\nrecorded_commands_dir = %s\n'
+            % missing), compute=False)
