@@ -21,13 +21,42 @@ SCENARIOS = os.path.join('tests', 'cloud')
 EXCLUDE_ENV = 'NOVA_VFIO_LM_CLOUD_EXCLUDE'
 
 
+class ArgumentError(ValueError):
+    """Arguments that do not fit together."""
+
+
+#: The most computes ``up`` starts: each is a process with its own fake
+#: hypervisor on this one machine.
+MAX_COMPUTES = 9
+
+
+def _count(low, high):
+    """An argparse type: an integer from ``low`` to ``high``."""
+    def parse(text):
+        import argparse
+
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                '%r is not a whole number from %d to %d' % (text, low, high))
+        return value
+    return parse
+
+
 def _cloud(args):
     from nova_vfio_lm.localcloud import cloud
 
     if hasattr(args, 'computes'):
+        computes = args.computes or 3
+        if args.lm_computes > computes:
+            raise ArgumentError('--lm-computes %d is more than the %d '
+                                'computes' % (args.lm_computes, computes))
         # a new cloud (up, test): never the layout a stale run folder
         # saved, which an older version may have written
-        return cloud.LocalCloud(computes=args.computes or 3,
+        return cloud.LocalCloud(computes=computes,
                                 lm_computes=args.lm_computes)
     return cloud.LocalCloud()
 
@@ -39,7 +68,8 @@ def _said_plainly(func):
 
         try:
             return func(args)
-        except (runfolder.RunFolderError, packages.PackagesMissing) as exc:
+        except (ArgumentError, runfolder.RunFolderError,
+                packages.PackagesMissing) as exc:
             print('nova-vfio-lm cloud: %s' % exc, file=sys.stderr)
             return 2
     return run
@@ -134,8 +164,16 @@ def cmd_hypervisor(args):
     return 0
 
 
+def _unknown_service(local, name, verb):
+    print('nova-vfio-lm cloud %s: unknown service %s; known: %s' % (
+        verb, name, ', '.join(local.service_names())), file=sys.stderr)
+    return 2
+
+
 def cmd_kill(args):
     local = _cloud(args)
+    if args.service not in local.service_names():
+        return _unknown_service(local, args.service, 'kill')
     if not local.sup.pid(args.service):
         print('%s is not running' % args.service, file=sys.stderr)
         return 1
@@ -145,12 +183,9 @@ def cmd_kill(args):
 
 def cmd_start(args):
     local = _cloud(args)
-    try:
-        local.start_service(args.service)
-    except KeyError:
-        print('unknown service %s; known: %s' % (
-            args.service, ', '.join(local.service_names())), file=sys.stderr)
-        return 2
+    if args.service not in local.service_names():
+        return _unknown_service(local, args.service, 'start')
+    local.start_service(args.service)
     return 0
 
 
@@ -169,8 +204,12 @@ def cmd_upgrade(args):
                 print('%s upgrade check (exit %d):\n%s'
                       % (name, code, output))
         elif args.part == 'compute':
-            if not args.host:
-                print('upgrade compute needs the host', file=sys.stderr)
+            if args.host not in local.layout:
+                print('nova-vfio-lm cloud upgrade: compute needs the host of '
+                      'one of the '
+                      "cloud's computes (%s), not %r" % (
+                          ', '.join(sorted(local.layout)), args.host),
+                      file=sys.stderr)
                 return 2
             upgrade.upgrade_compute(local, args.host, upgrade.bindir_of(
                 args.venv), plugin=not args.plugin_off)
@@ -191,9 +230,12 @@ def add_parser(sub):
                       'plugin (needs root for MariaDB and RabbitMQ)')
     verbs = cloud.add_subparsers(dest='verb', required=True)
     up = verbs.add_parser('up', help='start the cloud and leave it running')
-    up.add_argument('--computes', type=int, default=None,
-                    help='number of computes (default 3)')
-    up.add_argument('--lm-computes', type=int, default=2,
+    up.add_argument('--computes', type=_count(1, MAX_COMPUTES),
+                    default=None,
+                    help='number of computes, 1 to %d (default 3)'
+                    % MAX_COMPUTES)
+    up.add_argument('--lm-computes', type=_count(0, MAX_COMPUTES),
+                    default=2,
                     help='how many of them have live-migratable VFs '
                          '(default 2)')
     up.set_defaults(func=_said_plainly(cmd_up))
@@ -203,8 +245,10 @@ def add_parser(sub):
         func=_said_plainly(cmd_status))
     test = verbs.add_parser('test', help='up, run the scenarios, down')
     test.add_argument('--test-path', default=SCENARIOS)
-    test.add_argument('--computes', type=int, default=None)
-    test.add_argument('--lm-computes', type=int, default=2)
+    test.add_argument('--computes', type=_count(1, MAX_COMPUTES),
+                      default=None)
+    test.add_argument('--lm-computes', type=_count(0, MAX_COMPUTES),
+                      default=2)
     test.add_argument(
         '--exclude', default=os.environ.get(EXCLUDE_ENV) or None,
         help='skip the scenarios whose id matches this regular expression '
