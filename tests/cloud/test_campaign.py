@@ -128,6 +128,51 @@ class CampaignTest(base.CloudScenario):
         self.assert_nothing_claimed('compute1')
         self.assert_cloud_consistent()
 
+    def test_destination_restarted_after_the_switch_over(self):
+        """The destination's nova-compute is killed and started again.
+
+        The job completed (the guest runs on compute2 only) while the
+        source's monitor is paused, before its post-migration. The new
+        compute2 process starts with a guest of a server Nova still places
+        on compute1 and a VF claimed for it: its start and its audits must
+        keep that VF, and the source's post-migration, once the monitor
+        goes on, must move the server there with it.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        in_use = self.guest_vfs('compute2', server)
+        self.cloud.sup.kill('nova-compute-compute2')
+        self.restart_service('nova-compute-compute2')
+        self.wait_for_audits(2)
+        self.assertEqual(in_use, sorted(
+            row['address'] for row in self.pci_rows('compute2', server)))
+
+        self.hypervisor.resume_monitor(server)
+        self.assertEqual('completed',
+                         self.wait_for_migration(server)['status'])
+        self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
+    def test_conductor_killed_after_the_switch_over(self):
+        """The conductor is killed and started again before post-migration.
+
+        The job completed while the source's monitor is paused; the
+        source's post-migration then runs through the new conductor and
+        must end as if nothing happened.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        self.cloud.sup.kill('nova-conductor')
+        self.restart_service('nova-conductor')
+
+        self.hypervisor.resume_monitor(server)
+        self.assertEqual('completed',
+                         self.wait_for_migration(server)['status'])
+        self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
     def test_destination_stopped_during_its_post_migration(self):
         """The destination is stopped when the source's post-migration calls.
 
