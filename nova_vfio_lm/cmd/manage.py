@@ -22,6 +22,8 @@ def cmd_status(args):
     except activation.ActivationError as exc:
         error = str(exc)
     statuses = activation.statuses(nova_series)
+    from nova_vfio_lm.localcloud import stand_in_gate
+    error = error or stand_in_gate.fake_binding_error()
     ok = error is None and all(
         s.state in (base.APPLIED, base.NOT_NEEDED) for s in statuses)
     if args.json:

@@ -25,6 +25,7 @@ import shutil
 from nova_vfio_lm.localcloud import layout
 from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.localcloud import service
+from nova_vfio_lm.localcloud import stand_in_gate
 
 API = 'neutron-api'
 RPC = 'neutron-rpc-server'
@@ -215,7 +216,8 @@ class Neutron(service.Service):
         """Start ``host``'s SR-IOV agent stand-in."""
         self.sup.start(AGENT % host, [
             self.bin('python'), '-m', 'nova_vfio_lm.localcloud.sriov_agent',
-            '--config-file', self.agent_conf_path(host)])
+            '--config-file', self.agent_conf_path(host)],
+            env=stand_in_gate.env(self.run))
 
     def start(self, timeout=120):
         env = self.config_env()

@@ -20,6 +20,7 @@ import sysconfig
 from nova_vfio_lm.localcloud import layout
 from nova_vfio_lm.localcloud import runfolder
 from nova_vfio_lm.localcloud import service
+from nova_vfio_lm.localcloud import stand_in_gate
 
 #: What the harness's hypervisor reports: the versions Nova 2025.1+
 #: requires for ``live_migratable`` devices.
@@ -41,7 +42,7 @@ FILTER_PATH = ('nova_vfio_lm.scheduler.live_migratable_pci_filter.'
 
 def binding_dir():
     """The folder whose ``libvirt`` module is the fake binding."""
-    return os.path.join(os.path.dirname(__file__), 'binding')
+    return stand_in_gate.BINDING_DIR
 
 
 class Nova(service.Service):
@@ -270,9 +271,10 @@ class Nova(service.Service):
 
     def compute_env(self, host):
         path = os.environ.get('PYTHONPATH')
-        return {'PYTHONPATH': binding_dir() + (os.pathsep + path
-                                               if path else ''),
-                'NOVA_VFIO_LM_FAKE_HOST': self.host_file(host)}
+        return dict(stand_in_gate.env(self.run),
+                    PYTHONPATH=binding_dir() + (os.pathsep + path
+                                                if path else ''),
+                    NOVA_VFIO_LM_FAKE_HOST=self.host_file(host))
 
     def start_compute(self, host):
         self.sup.start('nova-compute-%s' % host, self._run_argv(

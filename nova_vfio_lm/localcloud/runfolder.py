@@ -18,6 +18,9 @@ PATH_ENV = 'NOVA_VFIO_LM_CLOUD_DIR'
 BASE_PORT_ENV = 'NOVA_VFIO_LM_CLOUD_BASE_PORT'
 DEFAULT_BASE_PORT = 23000
 HOST = '127.0.0.1'
+#: The file :meth:`RunFolder.create` writes: this folder is a test cloud's
+#: (:mod:`nova_vfio_lm.localcloud.stand_in_gate`).
+MARKER = 'nova-vfio-lm-test-cloud'
 
 #: Offsets from the base port, one per listening service.
 PORTS = {
@@ -31,6 +34,11 @@ PORTS = {
     'nova-api': 774,
     'neutron': 696,
 }
+
+
+def marked(path):
+    """Whether ``path`` is a run folder a test cloud created."""
+    return os.path.isfile(os.path.join(path, MARKER))
 
 
 class RunFolderError(RuntimeError):
@@ -95,6 +103,9 @@ class RunFolder:
         os.makedirs(self.path, exist_ok=True)
         os.chmod(self.path, 0o755)
         self.check_reachable()
+        with open(os.path.join(self.path, MARKER), 'w') as f:
+            f.write('a nova-vfio-lm test cloud: its stand-in hypervisor '
+                    'and agents may load in the processes it starts\n')
 
     def check_reachable(self):
         """Fail unless users other than root can walk down to the folder."""

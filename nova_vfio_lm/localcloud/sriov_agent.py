@@ -48,6 +48,8 @@ import time
 
 from oslo_config import cfg
 
+from nova_vfio_lm.localcloud import stand_in_gate
+
 LOG = logging.getLogger('sriov-agent-standin')
 
 OPTS = {
@@ -266,6 +268,7 @@ class Agent:
 
 
 def main(argv=None):
+    stand_in_gate.check('The SR-IOV NIC agent stand-in')
     use_eventlet_like_the_release()  # before neutron's modules load
     from neutron.conf.agent import common as agent_conf
     from neutron_lib import rpc as n_rpc

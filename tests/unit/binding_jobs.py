@@ -17,6 +17,8 @@ import time
 from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
 from nova_vfio_lm.localcloud import layout
 from nova_vfio_lm.localcloud import nova as nova_mod
+from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm.localcloud import stand_in_gate
 
 HOSTS = ('compute1', 'compute2')
 UUID = '6f1d0c2e-6a1b-4d3c-9a57-0c1e0d7b9f21'
@@ -121,6 +123,9 @@ CASES = ('complete', 'release', 'complete-keeping-definition', 'fail',
 
 def main(folder):
     os.environ['NOVA_VFIO_LM_FAKE_HOST'] = write_hosts(folder)
+    # the binding loads only in a test cloud's process: this folder is one
+    runfolder.RunFolder(folder).create()
+    os.environ.update(stand_in_gate.env(runfolder.RunFolder(folder)))
     from nova_vfio_lm.localcloud import fakelibvirt_binding as libvirt
     print(json.dumps({case: run_case(libvirt, folder, case)
                       for case in CASES}))
