@@ -13,6 +13,9 @@ from nova_vfio_lm import series as series_mod
 
 _LOCK = threading.Lock()
 _ACTIVE_SERIES = None
+#: The internals the plugin relies on, as found before its first change
+#: (one of them, the alias schema, it extends in place on 2024.x).
+_RELIED_FOUND = {}
 
 
 def _prepare(nova_series):
@@ -40,6 +43,8 @@ def activate():
         from nova_vfio_lm import conf
 
         conf.register_opts(nova.conf.CONF)
+        if not _RELIED_FOUND:
+            _RELIED_FOUND.update(relied_on_found())
         result = []
         for change in changes.ALL:
             try:
@@ -48,8 +53,57 @@ def activate():
                 raise ActivationError(
                     'nova-vfio-lm change %s failed on nova %s: %s' % (
                         change.name, nova_series.version, exc)) from exc
+        _verify(nova_series, nova.conf.CONF)
         _ACTIVE_SERIES = nova_series
     return result
+
+
+def unverified(nova_series):
+    """What differs from the Nova code the plugin was verified on.
+
+    The plugin's wrapped callables (as found when first wrapped in this
+    process) and the internals it relies on, against the record of the
+    installed series (:mod:`nova_vfio_lm.verified_nova`).
+    """
+    from nova_vfio_lm.changes import base
+    from nova_vfio_lm import verified_nova
+
+    found = dict(base.WRAPPED)
+    found.update(relied_on_found())
+    return verified_nova.differences(nova_series.name, found)
+
+
+def relied_on_found():
+    """Fingerprints of the relied-on internals, as Nova had them."""
+    from nova_vfio_lm import verified_nova
+
+    return dict(_RELIED_FOUND) or verified_nova.current(
+        verified_nova.RELIED_ON)
+
+
+def _verify(nova_series, conf):
+    """Refuse a Nova whose wrapped code differs, unless told to run on it.
+
+    :raises ActivationError: naming the Nova version and each difference.
+    """
+    lines = unverified(nova_series)
+    if not lines:
+        return
+    if conf.vfio_lm.allow_unverified_nova:
+        from oslo_log import log as logging
+
+        log = logging.getLogger(__name__)
+        for line in lines:
+            log.warning('nova-vfio-lm was not verified on nova %s: %s '
+                        '([vfio_lm] allow_unverified_nova = true: running '
+                        'anyway)', nova_series.version, line)
+        return
+    raise ActivationError(
+        'nova-vfio-lm was not verified on nova %s (series %s): %s. Install '
+        'the Nova release the plugin was verified on, a plugin release '
+        'verified on this one, or set [vfio_lm] allow_unverified_nova = '
+        'true to run anyway.' % (nova_series.version, nova_series.name,
+                                 '; '.join(lines)))
 
 
 def is_active():

@@ -103,6 +103,11 @@ class Change:
         raise NotImplementedError()
 
 
+#: ``{dotted name: fingerprint}`` of each Nova attribute wrapped in this
+#: process, taken at its first wrap (:mod:`nova_vfio_lm.verified_nova`).
+WRAPPED = {}
+
+
 def wrap(owner, attr, make_wrapper):
     """Replace ``owner.attr`` by ``make_wrapper(original)``, once.
 
@@ -112,6 +117,13 @@ def wrap(owner, attr, make_wrapper):
     imported.
     """
     current = getattr(owner, attr)
+    name = '%s.%s' % (getattr(owner, '__qualname__', None) and '%s.%s' % (
+        owner.__module__, owner.__qualname__) or owner.__name__, attr)
+    if name.startswith('nova.') and name not in WRAPPED:
+        # Nova's own code as found, before any fixture or later change
+        from nova_vfio_lm import verified_nova
+
+        WRAPPED[name] = verified_nova.fingerprint(stock(current))
     key = '%s.%s' % (make_wrapper.__module__, make_wrapper.__qualname__)
     found = current
     while getattr(found, '_nova_vfio_lm_original', None) is not None:

@@ -6,6 +6,15 @@ import json
 import sys
 
 
+def _plugin_version():
+    from importlib import metadata
+
+    try:
+        return metadata.version('nova-vfio-lm')
+    except metadata.PackageNotFoundError:
+        return 'unknown (not installed)'
+
+
 def cmd_status(args):
     from nova_vfio_lm import activation
     from nova_vfio_lm.changes import base
@@ -18,24 +27,39 @@ def cmd_status(args):
         return 1
     error = None
     try:
+        import nova.conf
+
+        from nova_vfio_lm import conf
+
+        # list what differs rather than refuse: status is how one sees it
+        conf.register_opts(nova.conf.CONF)
+        nova.conf.CONF.set_override('allow_unverified_nova', True,
+                                    group='vfio_lm')
         activation.activate()
     except activation.ActivationError as exc:
         error = str(exc)
+    unverified = activation.unverified(nova_series)
     statuses = activation.statuses(nova_series)
     from nova_vfio_lm.localcloud import stand_in_gate
     error = error or stand_in_gate.fake_binding_error()
-    ok = error is None and all(
+    ok = error is None and not unverified and all(
         s.state in (base.APPLIED, base.NOT_NEEDED) for s in statuses)
     if args.json:
         print(json.dumps({
+            'plugin_version': _plugin_version(),
             'nova_version': nova_series.version,
+            'verified': not unverified,
+            'unverified': unverified,
             'series': nova_series.name,
             'mode': nova_series.mode,
             'changes': [s.__dict__ for s in statuses],
             'error': error,
         }, indent=2))
     else:
-        print('nova version: %s' % nova_series.version)
+        print('plugin:       nova-vfio-lm %s' % _plugin_version())
+        print('nova version: %s (%s)' % (
+            nova_series.version, 'verified' if not unverified else
+            'NOT verified: %s' % '; '.join(unverified)))
         print('series:       %s' % nova_series.name)
         print('mode:         %s' % nova_series.mode)
         print('changes:')

@@ -56,6 +56,16 @@ OPTS.append(cfg.StrOpt(
          'source VF. A card that either side cannot read (no devlink, or '
          'a driver that does not say) is logged and not refused. Read by '
          'nova-compute on the destination.'))
+OPTS.append(cfg.BoolOpt(
+    'allow_unverified_nova',
+    default=False,
+    help='Run on a Nova whose code the plugin wraps differs from the code '
+         'of the Nova release it was verified on (a point release the '
+         'plugin does not know). By default every Nova service with the '
+         'plugin refuses to start there, naming each Nova function that '
+         'differs; set to true to start anyway, with a WARNING per '
+         'difference. "nova-vfio-lm status" lists them. Read by every '
+         'service as the plugin activates.'))
 OPTS.append(cfg.StrOpt(
     'recorded_commands_dir',
     help='Read the answers of devlink from files in this directory '

@@ -1,0 +1,44 @@
+"""Record the Nova code the plugin is verified on, from the installed Nova.
+
+Run with the Python of a release's environment once its in-process suite
+passed on that Nova, for example::
+
+    .tox/nova2024.1/bin/python tools/record_verified_nova.py
+
+It activates the plugin (allowing an unverified Nova for that) and writes
+``nova_vfio_lm/verified/<series>.json``: the signature and source hash of
+every Nova callable the plugin wraps and of the internals it relies on.
+"""
+
+import json
+import sys
+
+
+def main():
+    import nova.conf
+
+    from nova_vfio_lm import activation
+    from nova_vfio_lm.changes import base
+    from nova_vfio_lm import conf
+    from nova_vfio_lm import series
+    from nova_vfio_lm import verified_nova
+
+    nova_series = series.detect()
+    conf.register_opts(nova.conf.CONF)
+    nova.conf.CONF.set_override('allow_unverified_nova', True,
+                                group='vfio_lm')
+    activation.activate()
+    found = dict(base.WRAPPED)
+    found.update(activation.relied_on_found())
+    path = verified_nova.record_path(nova_series.name)
+    with open(path, 'w') as f:
+        json.dump({'nova_version': nova_series.version,
+                   'callables': found}, f, indent=1, sort_keys=True)
+        f.write('\n')
+    print('%s: %d callables of nova %s' % (path, len(found),
+                                           nova_series.version))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
