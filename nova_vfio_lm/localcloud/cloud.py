@@ -91,6 +91,7 @@ class LocalCloud:
             log('[%5.1fs] %s' % (time.monotonic() - started, text),
                 flush=True)
 
+        self.run.check_owned()  # before anything in it is stopped or removed
         self.clean_stale()
         packages.ensure_debian_packages()
         self.run.create()

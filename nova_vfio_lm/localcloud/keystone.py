@@ -68,9 +68,9 @@ class Keystone(service.Service):
                          'max_password_length': 72},
         })
 
-    def manage(self, *args):
+    def manage(self, *args, env=None):
         self.execute([self.bin('keystone-manage'), '--config-file',
-                      self.conf_path()] + list(args))
+                      self.conf_path()] + list(args), env=env)
 
     def init(self):
         """Database, fernet and credential keys, admin and catalog entry."""
@@ -79,16 +79,18 @@ class Keystone(service.Service):
         self.manage('db_sync')
         self.manage('fernet_setup', *owner)
         self.manage('credential_setup', *owner)
+        # the password in the environment: not in the process list nor
+        # in the set-up log, which prints the command
         self.manage(
-            'bootstrap', '--bootstrap-password', self.password('admin'),
-            '--bootstrap-username', 'admin',
+            'bootstrap', '--bootstrap-username', 'admin',
             '--bootstrap-project-name', 'admin',
             '--bootstrap-role-name', 'admin',
             '--bootstrap-service-name', 'keystone',
             '--bootstrap-region-id', REGION,
             '--bootstrap-admin-url', self.url('/v3'),
             '--bootstrap-internal-url', self.url('/v3'),
-            '--bootstrap-public-url', self.url('/v3'))
+            '--bootstrap-public-url', self.url('/v3'),
+            env={'OS_BOOTSTRAP_PASSWORD': self.password('admin')})
 
     def start(self, timeout=90):
         self.start_wsgi('keystone-wsgi-public',
@@ -212,7 +214,7 @@ class Keystone(service.Service):
             }
 
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, 'w') as f:
+        with runfolder.open_private(path) as f:
             yaml.safe_dump({'clouds': {
                 CLOUD: cloud('admin', 'admin'),
                 MEMBER_CLOUD: cloud('demo', 'demo')}}, f,

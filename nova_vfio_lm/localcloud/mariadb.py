@@ -95,9 +95,10 @@ class MariaDB(service.Service):
                "IDENTIFIED BY '%s'; GRANT ALL PRIVILEGES ON *.* TO "
                "'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"
                % self.password('mariadb-root'))
+        # on stdin: the password is in neither the process list nor the log
         self.execute(['mariadb', '--no-defaults', '--user=root',
-                      '--socket=%s' % self.socket_path(), '-e', sql],
-                     timeout=60)
+                      '--socket=%s' % self.socket_path()],
+                     timeout=60, input_text=sql)
         self._connect().close()
 
     def create_database(self, name):

@@ -209,19 +209,26 @@ class Nova(service.Service):
 
     # -- set-up ---------------------------------------------------------
 
-    def manage(self, *args, timeout=300):
+    def manage(self, *args, timeout=300, extra_conf=None):
         """``nova-manage`` with the cloud's config; its output."""
         argv = [self.bin('nova-manage'), '--config-file', self.conf]
+        if extra_conf:
+            argv += ['--config-file', extra_conf]
         return self.execute(argv + list(args), timeout=timeout,
                             log_name='nova-manage')
 
     def init(self):
         self.manage('api_db', 'sync')
-        self.manage('cell_v2', 'map_cell0', '--database_connection',
-                    self.db_url('nova_cell0'))
-        self.manage('cell_v2', 'create_cell', '--name', 'cell1',
-                    '--database_connection', self.db_url('nova_cell1'),
-                    '--transport-url', self.rabbit.transport_url())
+        # URLs hold passwords: they come from (private) config files, never
+        # the command line the log records. map_cell0 names
+        # [database]connection's database with "_cell0" appended.
+        self.db_url('nova_cell0')  # created
+        cell0 = runfolder.write_ini(
+            os.path.join(self.config_dir(), 'cell0-mapping.conf'),
+            {'database': {'connection': self.db.url('nova')}})
+        self.manage('cell_v2', 'map_cell0', extra_conf=cell0)
+        # [database]connection (cell1) and transport_url of nova.conf
+        self.manage('cell_v2', 'create_cell', '--name', 'cell1')
         self.manage('db', 'sync')
         self.keystone.register_service(
             'compute', 'nova', self.run.url('nova-api', '/v2.1'))

@@ -99,7 +99,26 @@ class RunFolder:
     def exists(self):
         return os.path.isdir(self.path)
 
+    def check_owned(self):
+        """Refuse a folder another user owns or others may write.
+
+        Whoever can write the run folder decides what the cloud runs (its
+        configs, the records of the processes ``down`` signals).
+        """
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        if found.st_uid != os.geteuid() or found.st_mode & 0o022:
+            raise RunFolderError(
+                'run folder %s belongs to uid %d with mode %o: it must '
+                'belong to this user (uid %d) and be writable by no one '
+                'else; remove it or name another with $%s' % (
+                    self.path, found.st_uid, found.st_mode & 0o777,
+                    os.geteuid(), PATH_ENV))
+
     def create(self):
+        self.check_owned()
         os.makedirs(self.path, exist_ok=True)
         os.chmod(self.path, 0o755)
         self.check_reachable()
@@ -136,7 +155,7 @@ class RunFolder:
     # -- small state files ------------------------------------------------
 
     def save(self, name, data):
-        with open(self.file('state', name + '.json'), 'w') as f:
+        with open_private(self.file('state', name + '.json')) as f:
             json.dump(data, f, indent=2, sort_keys=True)
 
     def load(self, name, default=None):
@@ -145,6 +164,17 @@ class RunFolder:
                 return json.load(f)
         except FileNotFoundError:
             return default
+
+
+def open_private(path):
+    """``path`` opened for writing, readable by its owner only.
+
+    Config files hold database URLs and service passwords, the state the
+    passwords themselves: nobody else on the machine may read them.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file an older run left readable
+    return os.fdopen(fd, 'w')
 
 
 def write_ini(path, sections):
@@ -166,7 +196,7 @@ def write_ini(path, sections):
                     item = 'true' if item else 'false'
                 lines.append('%s = %s' % (option, item))
         lines.append('')
-    with open(path, 'w') as f:
+    with open_private(path) as f:
         f.write('\n'.join(lines))
     return path
 

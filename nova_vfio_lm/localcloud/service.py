@@ -75,8 +75,11 @@ class Service:
             self.run.save('passwords', passwords)
         return passwords[key]
 
-    def execute(self, argv, env=None, timeout=300, log_name=None):
+    def execute(self, argv, env=None, timeout=300, log_name=None,
+                input_text=None):
         """Run a set-up command to its end; its output goes to a log.
+
+        :param input_text: fed to its stdin (never logged).
 
         :returns: its output.
         :raises CommandFailed: with the end of its output.
@@ -91,8 +94,10 @@ class Service:
             start = log.tell()
             try:
                 result = subprocess.run(
-                    argv, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, env=full_env,
+                    argv, input=None if input_text is None else
+                    input_text.encode(),
+                    stdin=subprocess.DEVNULL if input_text is None else None,
+                    stdout=log, stderr=subprocess.STDOUT, env=full_env,
                     cwd=self.run.path, timeout=timeout)
             except subprocess.TimeoutExpired:
                 raise CommandFailed('%s did not finish within %d s; see %s'

@@ -102,8 +102,15 @@ class Supervisor:
         return proc.pid
 
     def _record(self, name):
+        """The start record of ``name``, if this user wrote it.
+
+        A record another user owns may name any process: it is not this
+        cloud's word, and nothing is signalled on it.
+        """
         try:
             with open(self._record_path(name)) as f:
+                if os.fstat(f.fileno()).st_uid != os.geteuid():
+                    return None
                 return json.load(f)
         except (OSError, ValueError):
             return None
