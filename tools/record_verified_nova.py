@@ -8,13 +8,17 @@ passed on that Nova, for example::
 It activates the plugin (allowing an unverified Nova for that) and writes
 ``nova_vfio_lm/verified/<series>.json``: the signature and source hash of
 every Nova callable the plugin wraps and of the internals it relies on.
+With ``--check`` it writes nothing and lists what the installed Nova has
+that the record does not (exit 1 if anything).
 """
 
 import json
 import sys
 
 
-def main():
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    check = '--check' in args
     import nova.conf
 
     from nova_vfio_lm import activation
@@ -31,6 +35,16 @@ def main():
     found = dict(base.WRAPPED)
     found.update(activation.relied_on_found())
     path = verified_nova.record_path(nova_series.name)
+    if check:
+        lines = verified_nova.differences(nova_series.name, found)
+        print('nova %s against the record of series %s (nova %s): %s' % (
+            nova_series.version, nova_series.name,
+            verified_nova.load(nova_series.name).get('nova_version'),
+            'no difference' if not lines else '%d difference(s)'
+            % len(lines)))
+        for line in lines:
+            print('  %s' % line)
+        return 1 if lines else 0
     with open(path, 'w') as f:
         json.dump({'nova_version': nova_series.version,
                    'callables': found}, f, indent=1, sort_keys=True)

@@ -33,6 +33,9 @@ from nova_vfio_lm.testing import paste
 #: behaviour test fails without it. Changes applied earlier in the same
 #: process stay applied, so use it for a whole test run.
 INACTIVE_ENV = 'NOVA_VFIO_LM_TEST_INACTIVE'
+#: Set (``tox -e drift*``): the plugin activates on a Nova it was not
+#: verified on (:func:`allow_unverified_nova`).
+ALLOW_UNVERIFIED_ENV = 'NOVA_VFIO_LM_TEST_ALLOW_UNVERIFIED'
 
 NOVA_SERIES = series_mod.detect()
 
@@ -66,6 +69,21 @@ class _OsTraitsWithout:
 
 def plugin_active_in_tests():
     return not os.environ.get(INACTIVE_ENV)
+
+
+def allow_unverified_nova():
+    """Let the plugin activate on a Nova it was not verified on.
+
+    For ``tox -e drift*`` only, which runs the suite on the newest point
+    release to see whether the plugin still works there.
+    """
+    import nova.conf
+
+    from nova_vfio_lm import conf
+
+    conf.register_opts(nova.conf.CONF)
+    nova.conf.CONF.set_override('allow_unverified_nova', True,
+                                group='vfio_lm')
 
 
 def vf_address(function, bus=0x81, slot=0):
@@ -142,6 +160,8 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
     PF_NETDEVS = {}
 
     def setUp(self):
+        if os.environ.get(ALLOW_UNVERIFIED_ENV):
+            allow_unverified_nova()
         if plugin_active_in_tests():
             nova_vfio_lm.activate()
         else:
