@@ -18,6 +18,15 @@ USER = 'mysql'
 _ANSWERING_ERRORS = (1045, 1130, 1698)
 
 
+def service_user(database):
+    """The MariaDB user of the service owning ``database``.
+
+    The name's first word: ``nova_api``, ``nova_cell0`` and ``nova_cell1``
+    are nova's, ``keystone`` keystone's.
+    """
+    return database.split('_')[0]
+
+
 class MariaDB(service.Service):
     """MariaDB on 127.0.0.1:``run.port('mariadb')``, data in the run."""
 
@@ -102,12 +111,24 @@ class MariaDB(service.Service):
         self._connect().close()
 
     def create_database(self, name):
-        """Create database ``name`` if missing; its SQLAlchemy URL."""
+        """Create database ``name`` and its service's user if missing.
+
+        Each service reaches its own databases only, as its own user
+        (:func:`service_user`), never as MariaDB's root.
+
+        :returns: the SQLAlchemy URL of that user for ``name``.
+        """
+        user = service_user(name)
         conn = self._connect()
         try:
             with conn.cursor() as cursor:
                 cursor.execute('CREATE DATABASE IF NOT EXISTS `%s` '
                                'CHARACTER SET utf8' % name)
+                cursor.execute("CREATE USER IF NOT EXISTS %s@'127.0.0.1' "
+                               'IDENTIFIED BY %s',
+                               (user, self.password('mariadb-' + user)))
+                cursor.execute("GRANT ALL PRIVILEGES ON `%s`.* TO "
+                               "%%s@'127.0.0.1'" % name, (user,))
         finally:
             conn.close()
         return self.url(name)
@@ -126,5 +147,8 @@ class MariaDB(service.Service):
             conn.close()
 
     def url(self, name):
-        return 'mysql+pymysql://root:%s@127.0.0.1:%d/%s?charset=utf8' % (
-            self.password('mariadb-root'), self.run.port(self.name), name)
+        """The URL of database ``name`` for its service's user."""
+        user = service_user(name)
+        return 'mysql+pymysql://%s:%s@127.0.0.1:%d/%s?charset=utf8' % (
+            user, self.password('mariadb-' + user), self.run.port(self.name),
+            name)

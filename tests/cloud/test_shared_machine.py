@@ -1,0 +1,50 @@
+"""The running test cloud keeps to itself on a shared machine.
+
+Every config file that names a database or a password is readable by its
+owner only, and each service reaches MariaDB as its own user, with rights
+on its own databases only (MariaDB's root is the harness's, not theirs).
+"""
+
+import glob
+import os
+import stat
+
+from nova_vfio_lm.localcloud import mariadb
+from nova_vfio_lm.localcloud import runfolder
+from tests.cloud import base
+
+
+class SharedMachineTest(base.CloudScenario):
+
+    def configs(self):
+        return sorted(glob.glob(os.path.join(self.cloud.run.path, 'etc',
+                                             '*', '*.conf')))
+
+    def test_configs_are_owner_only(self):
+        self.assertTrue(self.configs())
+        for path in self.configs() + [os.environ['OS_CLIENT_CONFIG_FILE']]:
+            self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode),
+                             path)
+
+    def test_each_service_reaches_only_its_own_databases(self):
+        users = {}
+        for path in self.configs():
+            for section in runfolder.read_ini(path).values():
+                url = section.get('connection', '')
+                if url.startswith('mysql'):
+                    user = url.split('//', 1)[1].split(':', 1)[0]
+                    database = url.rsplit('/', 1)[1].split('?')[0]
+                    self.assertNotEqual('root', user, path)
+                    users.setdefault(user, set()).add(database)
+        self.assertEqual({'glance', 'keystone', 'neutron', 'nova',
+                          'placement'}, set(users))
+        for user in users:
+            grants = ' '.join(
+                list(row.values())[0] for row in self.cloud.db.query(
+                    None, "SHOW GRANTS FOR '%s'@'127.0.0.1'" % user))
+            # USAGE ON *.* (no right at all) is every user's
+            self.assertNotIn('ALL PRIVILEGES ON *.*', grants)
+            granted = {part.split('`')[1] for part in
+                       grants.split(' ON ')[1:] if part.startswith('`')}
+            self.assertEqual({mariadb.service_user(name)
+                              for name in granted}, {user}, grants)
