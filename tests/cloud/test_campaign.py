@@ -73,11 +73,7 @@ class CampaignTest(base.CloudScenario):
         self.cloud.start_service('mariadb')
         self.complete_held_job(server)
 
-        self.assertEqual('completed',
-                         self.wait_for_migration(server)['status'])
-        self.assert_runs_on(server, 'compute2', 1)
-        self.assert_nothing_claimed('compute1')
-        self.assert_cloud_consistent()
+        self.assert_completed_on_compute2(server)
 
     def test_placement_stopped_when_a_migration_is_asked_for(self):
         """Placement is down as the conductor checks a live migration.
@@ -122,11 +118,7 @@ class CampaignTest(base.CloudScenario):
         self.cloud.start_service('placement')
 
         self.complete_held_job(server)
-        self.assertEqual('completed',
-                         self.wait_for_migration(server)['status'])
-        self.assert_runs_on(server, 'compute2', 1)
-        self.assert_nothing_claimed('compute1')
-        self.assert_cloud_consistent()
+        self.assert_completed_on_compute2(server)
 
     def test_destination_restarted_after_the_switch_over(self):
         """The destination's nova-compute is killed and started again.
@@ -148,11 +140,7 @@ class CampaignTest(base.CloudScenario):
             row['address'] for row in self.pci_rows('compute2', server)))
 
         self.hypervisor.resume_monitor(server)
-        self.assertEqual('completed',
-                         self.wait_for_migration(server)['status'])
-        self.assert_runs_on(server, 'compute2', 1)
-        self.assert_nothing_claimed('compute1')
-        self.assert_cloud_consistent()
+        self.assert_completed_on_compute2(server)
 
     def test_conductor_killed_after_the_switch_over(self):
         """The conductor is killed and started again before post-migration.
@@ -167,11 +155,7 @@ class CampaignTest(base.CloudScenario):
         self.restart_service('nova-conductor')
 
         self.hypervisor.resume_monitor(server)
-        self.assertEqual('completed',
-                         self.wait_for_migration(server)['status'])
-        self.assert_runs_on(server, 'compute2', 1)
-        self.assert_nothing_claimed('compute1')
-        self.assert_cloud_consistent()
+        self.assert_completed_on_compute2(server)
 
     def test_destination_stopped_during_its_post_migration(self):
         """The destination is stopped when the source's post-migration calls.
@@ -215,6 +199,14 @@ class CampaignTest(base.CloudScenario):
         else:
             self.assertEqual('completed', migration['status'])
         self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
+    def assert_completed_on_compute2(self, server_id):
+        """The migration completed; one VF on compute2, none left behind."""
+        self.assertEqual('completed',
+                         self.wait_for_migration(server_id)['status'])
+        self.assert_runs_on(server_id, 'compute2', 1)
         self.assert_nothing_claimed('compute1')
         self.assert_cloud_consistent()
 
