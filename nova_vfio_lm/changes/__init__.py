@@ -24,6 +24,7 @@ from nova_vfio_lm.changes import libvirt_live_migration_hostdev_xml
 from nova_vfio_lm.changes import libvirt_live_migration_no_post_copy
 from nova_vfio_lm.changes import libvirt_live_migration_pci_map_at_once
 from nova_vfio_lm.changes import libvirt_live_migration_ports_stay_attached
+from nova_vfio_lm.changes import libvirt_live_migration_post_waits_for_backends
 from nova_vfio_lm.changes import libvirt_live_migration_progress_save
 from nova_vfio_lm.changes import libvirt_version_requirements
 from nova_vfio_lm.changes import live_migrate_data_moving_ports
@@ -69,6 +70,7 @@ ALL = (
     libvirt_live_migration_failure_state.CHANGE,
     libvirt_live_migration_no_post_copy.CHANGE,
     libvirt_live_migration_progress_save.CHANGE,
+    libvirt_live_migration_post_waits_for_backends.CHANGE,
     live_migrate_data_moving_ports.CHANGE,
     conductor_live_migration_port_scheduling.CHANGE,
     compute_live_migration_port_claim.CHANGE,

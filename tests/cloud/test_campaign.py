@@ -157,6 +157,33 @@ class CampaignTest(base.CloudScenario):
         self.hypervisor.resume_monitor(server)
         self.assert_completed_on_compute2(server)
 
+    def test_database_stopped_after_the_switch_over(self):
+        """MariaDB is down when the source's post-migration begins.
+
+        The job completed (the guest runs on compute2 only) while the
+        source's monitor was paused, and MariaDB is killed. Once the
+        monitor goes on, Nova alone fails the post-migration at its first
+        call (neutron cannot authenticate without Keystone's database)
+        and its error path fails on the database too: the migration stays
+        ``running`` and the server ``migrating`` on compute1 for good. The
+        post-migration must wait for the database and neutron, and
+        complete once MariaDB is back.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+
+        self.hypervisor.resume_monitor(server)
+        base.wait_for('the post-migration of %s met the stopped database'
+                      % server, lambda: 'its post-migration waits' in
+                      source_log() or ' ERROR ' in source_log(),
+                      interval=0.5)
+        self.cloud.start_service('mariadb')
+
+        self.assert_completed_on_compute2(server)
+
     def test_destination_stopped_during_its_post_migration(self):
         """The destination is stopped when the source's post-migration calls.
 

@@ -7,6 +7,8 @@ gets a live-migratable VF, one on ``bar`` a legacy one.
 """
 
 import copy
+import threading
+import time
 
 import fixtures
 from nova import objects
@@ -371,6 +373,68 @@ class PostMigrationFailurePortTest(_PortCloud):
             d.status for d in self.server_pci_devices(server['id'])})
         self.assertEqual((4, 4), self.pci_counts('compute1'))
         self.assertEqual((4, 3), self.pci_counts('compute2'))
+
+
+class NeutronDownAfterSwitchOverTest(_PortCloud):
+    """Neutron does not answer when the source's post-migration begins.
+
+    The job completed at the hypervisor (the guest runs on compute2).
+    Nova alone goes on with the post-migration, skips the ports it cannot
+    look up, and the destination's post-migration fails on neutron: the
+    server goes to ERROR on compute2. The source's post-migration must
+    wait until neutron answers, then complete.
+    """
+
+    HYPERVISOR_HOLDS = True
+    #: the neutron calls of a live migration's post-migration
+    NEUTRON_CALLS = ('list_extensions', 'list_ports', 'show_port',
+                     'update_port', 'show_port_binding',
+                     'activate_port_binding', 'delete_port_binding')
+
+    def neutron_down(self):
+        """Neutron's calls fail (503) until the returned event is set."""
+        from neutronclient.common import exceptions
+
+        back = threading.Event()
+        for name in self.NEUTRON_CALLS:
+            def call(*args, _real=getattr(self.neutron, name), **kwargs):
+                if not back.is_set():
+                    raise exceptions.ServiceUnavailable()
+                return _real(*args, **kwargs)
+            setattr(self.neutron, name, call)
+            self.addCleanup(delattr, self.neutron, name)
+        return back
+
+    def test_post_migration_waits_until_neutron_answers(self):
+        from nova_vfio_lm.changes import (
+            libvirt_live_migration_post_waits_for_backends as waits)
+        self.useFixture(fixtures.MonkeyPatch(
+            waits.__name__ + '.POLL', 0.1))
+        port = self.migratable_port()
+        server = self.boot_with_ports([port])
+        self.plugged.clear()
+        self.start_live_migration(server, host='compute2')
+        self.wait_until_held(server)
+
+        back = self.neutron_down()
+        self.release_live_migrations()
+        for _ in range(300):  # a bound, not a timing assertion
+            if 'its post-migration waits' in self.stdlog.logger.output:
+                break
+            time.sleep(0.1)
+        back.set()
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual(('completed', 'ACTIVE', 'compute2'), (
+            migration['status'], server['status'],
+            server['OS-EXT-SRV-ATTR:host']))
+        self.assertIn('neutron does not answer (ServiceUnavailable',
+                      self.stdlog.logger.output)
+        self.assertEqual([], self.plugged)
+        dest_vf = self.port_vfs(server['id'], 'compute2')[port['id']]
+        self.assertEqual(dest_vf, self.bound_vf(port))
+        self.assert_bound_only_on(port['id'], 'compute2')
+        self.assert_nothing_claimed('compute1')
 
 
 class RefusedDestinationBindingTest(_PortCloud):
