@@ -184,6 +184,43 @@ class CampaignTest(base.CloudScenario):
 
         self.assert_completed_on_compute2(server)
 
+    def test_database_stopped_with_a_migration_queued(self):
+        """MariaDB is down while one migration waits behind another.
+
+        Nova runs one live migration at a time per source compute: the
+        second waits ``queued``, its VF claimed on compute2. MariaDB is
+        killed, then the first job completes at the hypervisor: its
+        post-migration waits for the database while the second still
+        waits its turn. Once MariaDB is back, the first must complete,
+        then the second run and complete too; nothing left on compute1.
+        """
+        first = self.held_migration()
+        second = self.boot('lm.vf1', 'compute1')
+        self.start_live_migration(second, 'compute2')
+        self.assertEqual('queued', self.wait_for_migration(
+            second, ('queued',))['status'])
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+
+        self.complete_held_job(first)
+        base.wait_for('the post-migration of %s met the stopped database'
+                      % first, lambda: 'its post-migration waits' in
+                      source_log() or ' ERROR ' in source_log(),
+                      interval=0.5)
+        self.cloud.start_service('mariadb')
+
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        self.wait_until_held(second)
+        self.complete_held_job(second)
+        self.assertEqual('completed',
+                         self.wait_for_migration(second)['status'])
+        for server in (first, second):
+            self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
     def test_destination_stopped_during_its_post_migration(self):
         """The destination is stopped when the source's post-migration calls.
 
