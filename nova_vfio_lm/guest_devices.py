@@ -49,7 +49,7 @@ def guest_pci_addresses(xml_doc):
     """PCI addresses of a guest's ``<hostdev>`` and hostdev ``<interface>``.
 
     Both carry the host device's address as ``<source><address>``; a vDPA
-    interface names a character device instead and is not listed.
+    interface names a character device instead (:func:`vdpa_chardevs`).
     """
     found = []
     for source in xml_doc.iterfind('./devices/hostdev[@type="pci"]/source'
@@ -58,6 +58,33 @@ def guest_pci_addresses(xml_doc):
     for source in xml_doc.iterfind('./devices/interface[@type="hostdev"]'
                                    '/source/address'):
         found.append(_address(source))
+    return found
+
+
+def vdpa_chardevs(xml_doc):
+    """The ``/dev/vhost-vdpa-N`` paths of a guest's vDPA interfaces."""
+    return [source.get('dev') for source in xml_doc.iterfind(
+        './devices/interface[@type="vdpa"]/source') if source.get('dev')]
+
+
+def vdpa_vf_addresses(host):
+    """``{vhost-vdpa character device: its VF's PCI address}`` of a host.
+
+    A vDPA device is a child of the VF it runs on; libvirt names both as
+    node devices (``<parent>pci_0000_06_00_1</parent>``).
+    """
+    from nova.virt.libvirt import host as host_mod
+
+    found = {}
+    for device in host.list_all_devices(
+            flags=host_mod.libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_VDPA):
+        xml_doc = etree.fromstring(device.XMLDesc(0))
+        chardev = xml_doc.findtext('./capability[@type="vdpa"]/chardev')
+        parent = xml_doc.findtext('./parent') or ''
+        parts = parent.split('_')
+        if chardev and len(parts) == 5 and parts[0] == 'pci':
+            found[chardev] = '%s:%s:%s.%s' % tuple(
+                part.lower() for part in parts[1:])
     return found
 
 
@@ -77,10 +104,17 @@ def in_use(driver):
     if host is None or not hasattr(host, 'list_guests'):
         return None
     found = {}
+    vdpa = {}  # {character device: server UUID}
     for guest in host.list_guests(only_running=True):
         xml_doc = etree.fromstring(guest.get_xml_desc())
         for address in guest_pci_addresses(xml_doc):
             found[address] = guest.uuid
+        for chardev in vdpa_chardevs(xml_doc):
+            vdpa[chardev] = guest.uuid
+    if vdpa:
+        for chardev, address in vdpa_vf_addresses(host).items():
+            if chardev in vdpa:
+                found[address] = vdpa[chardev]
     return found
 
 
