@@ -18,6 +18,10 @@ from lxml import etree
 
 _scope = threading.local()  # green with eventlet, per thread without
 
+#: libvirt's VIR_CONNECT_LIST_NODE_DEVICES_CAP_VDPA (its ABI), for a host
+#: module that has not loaded the binding
+_CAP_VDPA = 1 << 17
+
 #: The reason a device is kept when the hypervisor cannot be asked.
 UNKNOWN = 'unknown: the hypervisor could not be asked'
 
@@ -75,9 +79,10 @@ def vdpa_vf_addresses(host):
     """
     from nova.virt.libvirt import host as host_mod
 
+    flags = getattr(host_mod.libvirt, 'VIR_CONNECT_LIST_NODE_DEVICES_CAP_VDPA',
+                    _CAP_VDPA)
     found = {}
-    for device in host.list_all_devices(
-            flags=host_mod.libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_VDPA):
+    for device in host.list_all_devices(flags=flags):
         xml_doc = etree.fromstring(device.XMLDesc(0))
         chardev = xml_doc.findtext('./capability[@type="vdpa"]/chardev')
         parent = xml_doc.findtext('./parent') or ''

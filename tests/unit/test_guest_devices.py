@@ -32,15 +32,35 @@ class _Guest:
         return self._xml
 
 
+class _NodeDevice:
+    def __init__(self, xml):
+        self._xml = xml
+
+    def XMLDesc(self, flags):
+        return self._xml
+
+
+#: the vDPA device whose character device the XML's vDPA interface names
+VDPA_NODEDEV = """<device>
+  <name>vdpa_vdpa0</name>
+  <parent>pci_0000_81_00_6</parent>
+  <capability type='vdpa'><chardev>/dev/vhost-vdpa-0</chardev></capability>
+</device>"""
+
+
 class _Host:
-    def __init__(self, guests=(), error=None):
+    def __init__(self, guests=(), error=None, devices=(VDPA_NODEDEV,)):
         self.guests = guests
         self.error = error
+        self.devices = devices
 
     def list_guests(self, only_running=True):
         if self.error:
             raise self.error
         return list(self.guests)
+
+    def list_all_devices(self, flags=0):
+        return [_NodeDevice(xml) for xml in self.devices]
 
 
 class _Driver:
@@ -65,6 +85,9 @@ class GuestDevicesTest(testtools.TestCase):
             host.guests = ()  # not asked again inside the block
             self.assertEqual('g1', guest_devices.user_of(
                 driver, '0000:81:00.2'))
+            # the VF of the vDPA device the guest's interface names
+            self.assertEqual('g1', guest_devices.user_of(
+                driver, '0000:81:00.6'))
             self.assertIsNone(guest_devices.user_of(driver, '0000:81:00.3'))
         self.assertFalse(guest_devices.checking())
 
