@@ -12,9 +12,7 @@ from nova_vfio_lm.hostcheck import report
 from nova_vfio_lm.hostcheck import runner
 from nova_vfio_lm.hostcheck import specs
 from nova_vfio_lm.hostcheck import sysfs
-
-HOSTS = os.path.join(os.path.dirname(os.path.dirname(__file__)),
-                     'fixtures', 'hosts')
+from tests import host_fixtures
 
 
 def spec(**tags):
@@ -30,11 +28,11 @@ MIXED = [spec(address='0000:81:*.*', live_migratable='yes', managed='no'),
 
 
 def root(host):
-    return os.path.join(HOSTS, host, 'root')
+    return host_fixtures.root(host)
 
 
 def recorded(host):
-    return runner.RecordedRunner(os.path.join(HOSTS, host, 'commands'))
+    return runner.RecordedRunner(host_fixtures.commands(host))
 
 
 def check(host, device_spec=UNMANAGED, commands=None):

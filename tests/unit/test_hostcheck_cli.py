@@ -13,6 +13,7 @@ import testtools
 from nova_vfio_lm.cmd import run
 from nova_vfio_lm.hostcheck import startup
 from tests import commands
+from tests import host_fixtures
 from tests.unit import test_hostcheck
 
 NOVA_CONF = '''
@@ -38,8 +39,7 @@ class CheckHostCommandTest(testtools.TestCase):
             'check-host', '--config-file', self.conf,
             '--host-root', test_hostcheck.root(host)]
         if recorded:
-            argv += ['--recorded-commands',
-                     os.path.join(test_hostcheck.HOSTS, host, 'commands')]
+            argv += ['--recorded-commands', host_fixtures.commands(host)]
         result = subprocess.run(argv + list(args), capture_output=True,
                                 text=True, timeout=300, cwd=self.tmp)
         self.assertNotIn('Traceback', result.stderr)
