@@ -86,6 +86,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='nova-vfio-lm',
         description='Live migration of VFIO variant-driver VFs for Nova.')
+    parser.add_argument('--version', action='version',
+                        version='nova-vfio-lm %s' % _plugin_version(),
+                        help="print the plugin's version and exit")
     sub = parser.add_subparsers(dest='command', required=True)
     status = sub.add_parser(
         'status', help='Nova release, plugin mode and each change to Nova')
