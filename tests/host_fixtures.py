@@ -23,6 +23,7 @@ import atexit
 import json
 import os
 import shutil
+import sys
 import tempfile
 
 HOSTS = os.path.join(os.path.dirname(__file__), 'fixtures', 'hosts')
@@ -43,14 +44,24 @@ def commands(host):
 
 
 def _build(host):
+    folder = tempfile.mkdtemp(prefix='nova-vfio-lm-host-%s-' % host)
+    atexit.register(shutil.rmtree, folder, True)
+    return build(host, os.path.join(folder, 'root'))
+
+
+def build(host, built):
+    """Build the ``root`` of fixture host ``host`` at ``built`` (new)."""
     source = os.path.join(HOSTS, host)
     if not os.path.isdir(source):
         raise ValueError('no fixture host %r under %s' % (host, HOSTS))
-    folder = tempfile.mkdtemp(prefix='nova-vfio-lm-host-%s-' % host)
-    atexit.register(shutil.rmtree, folder, True)
-    built = os.path.join(folder, 'root')
     shutil.copytree(os.path.join(source, 'root'), built)
     with open(os.path.join(source, 'links.json')) as links:
         for path, target in sorted(json.load(links).items()):
             os.symlink(target, os.path.join(built, path))
     return built
+
+
+if __name__ == '__main__':
+    # python -m tests.host_fixtures HOST FOLDER: a lasting copy, for a
+    # check-host run by hand or by tools/check_package.sh
+    print(build(sys.argv[1], sys.argv[2]))
