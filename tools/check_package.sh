@@ -58,7 +58,7 @@ CONF
     --recorded-commands tests/fixtures/hosts/ready-cx7/commands
 echo "== unit tests from the sdist, against the wheel"
 # but those of the test cloud itself (its fake libvirt jobs, its command
-# line, its run folder), which need the test cloud's requirements (cloud-requirements.txt,
-# Nova's test extras), not the plugin's
+# line, its run folder), which need the test cloud's requirements
+# (cloud-requirements.txt, Nova's test extras), not the plugin's
 "$bin/python" -m stestr --test-path tests/unit run \
     --exclude-regex '^tests\.unit\.(test_binding_jobs|test_cloud_arguments|test_runfolder)\.'
