@@ -56,7 +56,7 @@ def cmd_status(args):
     error = error or stand_in_gate.fake_binding_error()
     ok = error is None and not unverified and all(
         s.state in (base.APPLIED, base.NOT_NEEDED) for s in statuses)
-    if args.json:
+    if args.format == 'json':
         print(json.dumps({
             'plugin_version': _plugin_version(),
             'nova_version': nova_series.version,
@@ -104,7 +104,12 @@ def main(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     status = sub.add_parser(
         'status', help='Nova release, plugin mode and each change to Nova')
-    status.add_argument('--json', action='store_true')
+    status.add_argument('--format', choices=('table', 'json'),
+                        default='table',
+                        help='table for people (the default), json for '
+                             'tools, as check-host')
+    status.add_argument('--json', action='store_const', dest='format',
+                        const='json', help='the same as --format json')
     status.set_defaults(func=cmd_status)
     demo = sub.add_parser(
         'demo', help='run the embedded two-compute cloud demo '

@@ -33,9 +33,11 @@ class StatusCommandTest(testtools.TestCase):
                               capture_output=True, text=True, timeout=300)
 
     def test_json_lists_every_change_for_this_nova(self):
-        result = self._status('--json')
+        result = self._status('--format', 'json')
         self.assertEqual(0, result.returncode, result.stderr)
         report = json.loads(result.stdout)
+        # --json, the older spelling, prints the same
+        self.assertEqual(report, json.loads(self._status('--json').stdout))
         self.assertEqual(NOVA_SERIES.version, report['nova_version'])
         self.assertEqual(NOVA_SERIES.name, report['series'])
         self.assertEqual(NOVA_SERIES.mode, report['mode'])
