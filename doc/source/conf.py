@@ -3,7 +3,10 @@
 extensions = [
     'openstackdocstheme',
     'oslo_config.sphinxext',
+    'sphinx.ext.graphviz',
 ]
+# the diagrams need Graphviz's dot (bindep.txt, profile doc)
+graphviz_output_format = 'svg'
 
 project = 'nova-vfio-lm'
 copyright = 'nova-vfio-lm developers'
