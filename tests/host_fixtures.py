@@ -29,11 +29,18 @@ import tempfile
 HOSTS = os.path.join(os.path.dirname(__file__), 'fixtures', 'hosts')
 
 _built = {}
+#: the temporary folder when this module was imported, before any test
+#: points ``tempfile`` elsewhere
+_TMP = tempfile.gettempdir()
 
 
 def root(host):
-    """The built ``root`` folder of fixture host ``host``."""
-    if host not in _built:
+    """The built ``root`` folder of fixture host ``host``.
+
+    Built again if it is gone: Nova's functional tests point ``tempfile``
+    at a folder of their own, removed when the test ends.
+    """
+    if not os.path.isdir(_built.get(host) or ''):
         _built[host] = _build(host)
     return _built[host]
 
@@ -44,7 +51,8 @@ def commands(host):
 
 
 def _build(host):
-    folder = tempfile.mkdtemp(prefix='nova-vfio-lm-host-%s-' % host)
+    folder = tempfile.mkdtemp(prefix='nova-vfio-lm-host-%s-' % host,
+                              dir=_TMP)
     atexit.register(shutil.rmtree, folder, True)
     return build(host, os.path.join(folder, 'root'))
 
