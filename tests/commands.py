@@ -28,5 +28,9 @@ def nova_vfio_lm():
     return argv('nova-vfio-lm', 'nova_vfio_lm.cmd.manage')
 
 
+def cloud():
+    return argv('nova-vfio-lm-cloud', 'nova_vfio_lm_cloud.cli')
+
+
 def launcher():
     return argv('nova-vfio-lm-run', 'nova_vfio_lm.cmd.run')

@@ -12,7 +12,7 @@
 
 """Control-plane time of a live migration in the local cloud, by VF count.
 
-Against a running local cloud (``nova-vfio-lm cloud up``), boots one
+Against a running local cloud (``nova-vfio-lm-cloud up``), boots one
 server without VFs, one with 1 and one with 4 live-migratable VFs (on
 ``compute1``), then live-migrates each between ``compute1`` and
 ``compute2`` in turn, ``--runs`` times, timing each from the API call
@@ -30,7 +30,7 @@ import os
 import statistics
 import time
 
-from nova_vfio_lm.localcloud import client as client_mod
+from nova_vfio_lm_cloud import client as client_mod
 
 FLAVORS = (('none', 'plain', 0), ('1 VF', 'lm.vf1', 1),
            ('4 VFs', 'lm.vf4', 4))

@@ -12,7 +12,7 @@
 
 """Run the rolling-upgrade scenario from each old release, side by side.
 
-``tox -e cloud-upgrade`` runs this: one ``nova-vfio-lm cloud test
+``tox -e cloud-upgrade`` runs this: one ``nova-vfio-lm-cloud test
 --test-path tests/cloud_upgrade`` per old release, each from that
 release's environment with its own run folder and base port, all upgrading
 to the environment named by ``--to``. The clouds spend most of their time
@@ -61,7 +61,7 @@ def main(argv=None):
                                                     + 1000 * index),
                    NOVA_VFIO_LM_UPGRADE_VENV=os.path.abspath(args.to))
         output = tempfile.TemporaryFile()
-        argv = [os.path.join(old, 'bin', 'nova-vfio-lm'), 'cloud', 'test',
+        argv = [os.path.join(old, 'bin', 'nova-vfio-lm-cloud'), 'test',
                 '--test-path', os.path.join('tests', 'cloud_upgrade'),
                 '--lm-computes', '3'] + rest
         print('+ [%s] %s' % (old, ' '.join(argv)), flush=True)

@@ -10,8 +10,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``nova-vfio-lm``: inspect the plugin (``status``), run the ``demo``,
-start and drive the local ``cloud``."""
+"""``nova-vfio-lm``: inspect the plugin (``status``), check a host
+(``check-host``), check an upgrade (``upgrade check``). The test clouds have
+their own command, ``nova-vfio-lm-cloud``, in their own distribution."""
 
 import argparse
 import json
@@ -30,6 +31,7 @@ def _plugin_version():
 def cmd_status(args):
     from nova_vfio_lm import activation
     from nova_vfio_lm.changes import base
+    from nova_vfio_lm import libvirt_binding
     from nova_vfio_lm import series as series_mod
 
     try:
@@ -52,8 +54,7 @@ def cmd_status(args):
         error = str(exc)
     unverified = activation.unverified(nova_series)
     statuses = activation.statuses(nova_series)
-    from nova_vfio_lm.localcloud import stand_in_gate
-    error = error or stand_in_gate.fake_binding_error()
+    error = error or libvirt_binding.fake_error()
     ok = error is None and not unverified and all(
         s.state in (base.APPLIED, base.NOT_NEEDED) for s in statuses)
     if args.format == 'json':
@@ -82,18 +83,6 @@ def cmd_status(args):
     return 0 if ok else 1
 
 
-def cmd_demo(args):
-    import warnings
-
-    if not args.verbose:
-        warnings.simplefilter('ignore', DeprecationWarning)
-    # The demo runs Nova's functional test framework, which sets Nova's
-    # concurrency up as Nova's own tests do; that must come before any
-    # other Nova import, the plugin's included (the demo activates it).
-    from nova_vfio_lm.testing import demo
-    return demo.main(verbose=args.verbose)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='nova-vfio-lm',
@@ -111,14 +100,6 @@ def main(argv=None):
     status.add_argument('--json', action='store_const', dest='format',
                         const='json', help='the same as --format json')
     status.set_defaults(func=cmd_status)
-    demo = sub.add_parser(
-        'demo', help='run the embedded two-compute cloud demo '
-                     '(needs the test extras)')
-    demo.add_argument('--verbose', action='store_true',
-                      help="also show Nova's own log")
-    demo.set_defaults(func=cmd_demo)
-    from nova_vfio_lm.localcloud import cli as cloud_cli
-    cloud_cli.add_parser(sub)
     from nova_vfio_lm.hostcheck import cli as hostcheck_cli
     hostcheck_cli.add_parser(sub)
     from nova_vfio_lm import upgradecheck

@@ -42,7 +42,7 @@ def cmd_check_host(args):
     from nova_vfio_lm.hostcheck import findings
     from nova_vfio_lm.hostcheck import report
     from nova_vfio_lm.hostcheck import runner
-    from nova_vfio_lm.localcloud import stand_in_gate
+    from nova_vfio_lm import libvirt_binding
 
     for option, folder in (('--host-root', args.host_root),
                            ('--recorded-commands', args.recorded_commands)):
@@ -62,7 +62,7 @@ def cmd_check_host(args):
     result = findings.check_host(device_spec, args.host_root, commands)
     print(report.as_json(result) if args.format == 'json'
           else report.as_table(result))
-    fake = stand_in_gate.fake_binding_error()
+    fake = libvirt_binding.fake_error()
     if fake:
         print('nova-vfio-lm check-host: error: %s' % fake, file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@
 
 """What every real-cloud scenario uses.
 
-Scenarios drive the cloud that ``nova-vfio-lm cloud test`` started, only
+Scenarios drive the cloud that ``nova-vfio-lm-cloud test`` started, only
 through what an operator has: the ``openstack`` client (admin and
 member), ``nova-manage``, Nova's PCI device table read with SQL (Nova has
 no API for it), and the fake hypervisor's own view of which guest runs
@@ -30,13 +30,13 @@ import uuid
 import testtools
 
 from nova_vfio_lm import card_match
-from nova_vfio_lm.localcloud import client as client_mod
-from nova_vfio_lm.localcloud import cloud as cloud_mod
-from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
-from nova_vfio_lm.localcloud import layout
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import service as service_mod
-from nova_vfio_lm.localcloud import supervisor as supervisor_mod
+from nova_vfio_lm_cloud import client as client_mod
+from nova_vfio_lm_cloud import cloud as cloud_mod
+from nova_vfio_lm_cloud import hypervisor as hypervisor_mod
+from nova_vfio_lm_cloud import layout
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import service as service_mod
+from nova_vfio_lm_cloud import supervisor as supervisor_mod
 
 #: Bound of every wait in a scenario (seconds).
 TIMEOUT = 240
@@ -65,7 +65,7 @@ class CloudScenario(testtools.TestCase):
         super().setUp()
         clouds_yaml = os.environ.get('OS_CLIENT_CONFIG_FILE')
         if not clouds_yaml or not os.environ.get(runfolder.PATH_ENV):
-            self.fail('run the cloud scenarios with `nova-vfio-lm cloud '
+            self.fail('run the cloud scenarios with `nova-vfio-lm-cloud '
                       'test` (or tox -e cloud2024.2), which starts the '
                       'cloud and sets OS_CLIENT_CONFIG_FILE and %s'
                       % runfolder.PATH_ENV)

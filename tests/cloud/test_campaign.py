@@ -24,7 +24,7 @@ or killed before the step, never at a guessed moment.
 
 import testtools
 
-from nova_vfio_lm.localcloud import client as client_mod
+from nova_vfio_lm_cloud import client as client_mod
 from tests.cloud import base
 
 

@@ -24,8 +24,8 @@ so the plugin records a VF's card only then. A server is moved there
 while the firmware differs, and again once it is put back.
 """
 
-from nova_vfio_lm.localcloud import client
-from nova_vfio_lm.localcloud import layout
+from nova_vfio_lm_cloud import client
+from nova_vfio_lm_cloud import layout
 
 from tests.cloud import base
 

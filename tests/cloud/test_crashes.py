@@ -137,8 +137,8 @@ class CrashTest(base.CloudScenario):
                       compute2_log())
 
         # the operator's action
-        subprocess.run(commands.nova_vfio_lm() + [
-            'cloud', 'hypervisor', 'destroy', server, '--host',
+        subprocess.run(commands.cloud() + [
+            'hypervisor', 'destroy', server, '--host',
             'compute2'], check=True, timeout=60)
         # an audit that listed the guests before the destroy may end after
         # it: the second audit from now began after the destroy

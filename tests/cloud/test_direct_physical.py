@@ -22,7 +22,7 @@ Nova does without the plugin. neutron-server binds the port without any
 agent, and gives it the MAC address of the PF it is bound to.
 """
 
-from nova_vfio_lm.localcloud import layout
+from nova_vfio_lm_cloud import layout
 
 from tests.cloud import base
 

@@ -12,7 +12,7 @@
 
 """Live migrations of VF servers between separate nova-compute processes."""
 
-from nova_vfio_lm.localcloud import client
+from nova_vfio_lm_cloud import client
 
 from tests.cloud import base
 

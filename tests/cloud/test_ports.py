@@ -21,7 +21,7 @@ one on ``legacy-net`` (``physnet2``) a ConnectX-6 Dx VF, which Nova
 unplugs before and plugs after the move, as it does without the plugin.
 """
 
-from nova_vfio_lm.localcloud import layout
+from nova_vfio_lm_cloud import layout
 
 from tests.cloud import base
 

@@ -21,8 +21,8 @@ import glob
 import os
 import stat
 
-from nova_vfio_lm.localcloud import mariadb
-from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm_cloud import mariadb
+from nova_vfio_lm_cloud import runfolder
 from tests.cloud import base
 
 

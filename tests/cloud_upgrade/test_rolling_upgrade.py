@@ -12,7 +12,7 @@
 
 """A rolling upgrade from 2024.x with the plugin to 2025.1, VF servers moving.
 
-Run by ``tox -e cloud-upgrade`` (or ``nova-vfio-lm cloud test --test-path
+Run by ``tox -e cloud-upgrade`` (or ``nova-vfio-lm-cloud test --test-path
 tests/cloud_upgrade --lm-computes 3`` from the old release's environment,
 with ``NOVA_VFIO_LM_UPGRADE_VENV`` naming the new release's): the cloud
 starts on the old release, then the scenario follows Nova's upgrade
@@ -28,10 +28,10 @@ allocated to them there, and no VF is held twice or left claimed.
 
 import os
 
-from nova_vfio_lm.localcloud import client
-from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
-from nova_vfio_lm.localcloud import service
-from nova_vfio_lm.localcloud import upgrade
+from nova_vfio_lm_cloud import client
+from nova_vfio_lm_cloud import hypervisor as hypervisor_mod
+from nova_vfio_lm_cloud import service
+from nova_vfio_lm_cloud import upgrade
 from tests.cloud import base
 from tests.cloud import test_operator_tools as operator_tools
 

@@ -15,7 +15,7 @@
 from nova.api.openstack import wsgi_app
 from nova import exception
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 SPEC_BASE = {'vendor_id': cloud.VENDOR_ID, 'product_id': cloud.VF_PRODUCT_ID,
              'dev_type': 'type-VF'}

@@ -14,7 +14,7 @@
 
 from nova import exception
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 
 class DeviceSpecTagsTest(cloud.VfioCloudTestCase):

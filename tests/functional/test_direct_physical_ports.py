@@ -30,7 +30,7 @@ import copy
 from nova.tests.functional.libvirt import base as libvirt_base
 from oslo_utils import uuidutils
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 PF = cloud.lone_pf_address()
 

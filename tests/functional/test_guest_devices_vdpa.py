@@ -26,7 +26,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt
 from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 
 class VdpaGuestDeviceNotHandedOutTest(cloud.VfioCloudTestCase):

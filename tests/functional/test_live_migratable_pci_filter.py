@@ -23,7 +23,7 @@ from nova import objects
 
 from nova_vfio_lm import changes
 from nova_vfio_lm.scheduler import live_migratable_pci_filter as lm_filter
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 FILTER_PATH = ('nova_vfio_lm.scheduler.live_migratable_pci_filter.'
                'LiveMigratablePciFilter')

@@ -13,7 +13,7 @@
 """The fields the plugin adds to ``LibvirtLiveMigrateData``, pinned."""
 
 import nova_vfio_lm
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 #: Changing a field's name or type changes the data on the wire between
 #: computes: bump DATA_FORMAT in nova_vfio_lm.pci_migration and update this.

@@ -20,7 +20,7 @@ from nova import exception
 from nova import objects
 import oslo_messaging as messaging
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 MIGRATABLE_VFS = [cloud.vf_address(f) for f in (1, 2, 3)]
 

@@ -25,7 +25,7 @@ from nova import objects
 from oslo_utils import uuidutils
 
 from nova_vfio_lm import card_match
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 from tests.functional import test_live_migration
 
 CX7 = 'MT_0000000894'

@@ -23,7 +23,7 @@ from oslo_db import exception as db_exc
 
 from nova_vfio_lm.changes import compute_live_migration_pf_limit as pf_limit
 from nova_vfio_lm import conf as vfio_lm_conf
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 #: fake libvirt's first and second PF
 PF0 = '0000:81:00.0'

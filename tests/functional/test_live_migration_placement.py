@@ -18,7 +18,7 @@ providers of its host. They must move with the server to the providers of
 the destination VFs, and stay on the source when the migration fails.
 """
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 from tests.functional import test_live_migration
 
 

@@ -27,7 +27,7 @@ from nova import objects
 from nova.tests.functional.libvirt import base as libvirt_base
 from oslo_utils import uuidutils
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 LEGACY_VF = cloud.vf_address(4)
 

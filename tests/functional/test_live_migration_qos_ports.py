@@ -22,7 +22,7 @@ holds its new allocation.
 
 from nova import objects
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 from tests.functional import test_live_migration_ports as ports
 
 PF1_VFS = [cloud.vf_address(vf, slot=0) for vf in (1, 2)]

@@ -30,7 +30,7 @@ leaves the server ACTIVE on its source with its VF and nothing claimed on
 the destination.
 """
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 from tests.functional.test_scheduling_table import ALIASES
 
 

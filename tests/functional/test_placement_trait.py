@@ -17,7 +17,7 @@ import logging
 import fixtures
 
 from nova_vfio_lm import placement_traits
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 TRAIT = placement_traits.TRAIT
 #: PF 0's VFs are live-migratable, PF 1's carry no tag.

@@ -25,7 +25,7 @@ unset          ACTIVE      ACTIVE       ACTIVE
 =============  ==========  ===========  ===========
 """
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 ALIASES = {'yes': cloud.alias('a-yes', live_migratable='yes'),
            'no': cloud.alias('a-no', live_migratable='no'),

@@ -25,8 +25,8 @@ from oslo_upgradecheck import upgradecheck as oslo_upgradecheck
 import testtools
 
 from nova_vfio_lm import placement_traits
-from nova_vfio_lm.testing import cloud
 from nova_vfio_lm import upgradecheck
+from nova_vfio_lm_cloud.inprocess import cloud
 from tests import commands
 from tests.unit import test_hostcheck
 

@@ -34,7 +34,7 @@ def _find_installed_paste_ini():
     """
     from nova.tests.fixtures import conf as conf_fixture
 
-    from nova_vfio_lm.testing import paste
+    from nova_vfio_lm_cloud.inprocess import paste
 
     path = paste.nova_api_paste_ini()
     original = conf_fixture.ConfFixture.setUp

@@ -26,11 +26,11 @@ import sys
 import threading
 import time
 
-from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
-from nova_vfio_lm.localcloud import layout
-from nova_vfio_lm.localcloud import nova as nova_mod
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import stand_in_gate
+from nova_vfio_lm_cloud import hypervisor as hypervisor_mod
+from nova_vfio_lm_cloud import layout
+from nova_vfio_lm_cloud import nova as nova_mod
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import stand_in_gate
 
 HOSTS = ('compute1', 'compute2')
 UUID = '6f1d0c2e-6a1b-4d3c-9a57-0c1e0d7b9f21'
@@ -138,7 +138,7 @@ def main(folder):
     # the binding loads only in a test cloud's process: this folder is one
     runfolder.RunFolder(folder).create()
     os.environ.update(stand_in_gate.env(runfolder.RunFolder(folder)))
-    from nova_vfio_lm.localcloud import fakelibvirt_binding as libvirt
+    from nova_vfio_lm_cloud import fakelibvirt_binding as libvirt
     print(json.dumps({case: run_case(libvirt, folder, case)
                       for case in CASES}))
 

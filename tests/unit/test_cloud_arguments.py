@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``nova-vfio-lm cloud`` refuses arguments it cannot act on, plainly.
+"""``nova-vfio-lm-cloud`` refuses arguments it cannot act on, plainly.
 
 Each refusal exits 2 with one line naming the argument and what it takes,
 never a traceback, and before anything starts or any file is named after
@@ -35,10 +35,9 @@ class CloudArgumentsTest(testtools.TestCase):
 
     def refused(self, *args):
         env = dict(os.environ, NOVA_VFIO_LM_CLOUD_DIR=self.run_folder)
-        result = subprocess.run(commands.nova_vfio_lm() + ['cloud'] +
-                                list(args), capture_output=True, text=True,
-                                env=env, stdin=subprocess.DEVNULL,
-                                timeout=120)
+        result = subprocess.run(commands.cloud() + list(args),
+                                capture_output=True, text=True, env=env,
+                                stdin=subprocess.DEVNULL, timeout=120)
         self.assertEqual(2, result.returncode, result.stderr)
         self.assertNotIn('Traceback', result.stdout + result.stderr)
         return result.stderr

@@ -28,9 +28,9 @@ import subprocess
 import fixtures
 import testtools
 
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import service
-from nova_vfio_lm.localcloud import supervisor
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import service
+from nova_vfio_lm_cloud import supervisor
 
 
 def mode(path):

@@ -12,7 +12,7 @@
 
 """The test cloud's hypervisor controls refuse what they cannot act on.
 
-``nova-vfio-lm cloud hypervisor destroy|release|fail`` name files in the
+``nova-vfio-lm-cloud hypervisor destroy|release|fail`` name files in the
 run folder after their arguments: a value that is not a server UUID, a
 host without a hypervisor or a guest it does not keep is refused with a
 message, never a path built from it.
@@ -24,7 +24,7 @@ import threading
 
 import testtools
 
-from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
+from nova_vfio_lm_cloud import hypervisor as hypervisor_mod
 
 UUID = '6f1d0c2e-6a1b-4d3c-9a57-0c1e0d7b9f21'
 

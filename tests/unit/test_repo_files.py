@@ -17,7 +17,7 @@ import subprocess
 
 import testtools
 
-from nova_vfio_lm.localcloud import packages
+from nova_vfio_lm_cloud import packages
 from tests import commands
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))

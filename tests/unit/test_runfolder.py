@@ -14,7 +14,7 @@
 
 import testtools
 
-from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm_cloud import runfolder
 
 
 class BasePortTest(testtools.TestCase):
@@ -39,8 +39,8 @@ class StaleLayoutTest(testtools.TestCase):
 
         import fixtures
 
-        from nova_vfio_lm.localcloud import cli
-        from nova_vfio_lm.localcloud import layout
+        from nova_vfio_lm_cloud import cli
+        from nova_vfio_lm_cloud import layout
 
         folder = self.useFixture(fixtures.TempDir()).path
         self.useFixture(fixtures.EnvironmentVariable(runfolder.PATH_ENV,

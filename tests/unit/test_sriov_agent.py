@@ -15,9 +15,9 @@
 import fixtures
 import testtools
 
-from nova_vfio_lm.localcloud import hypervisor
-from nova_vfio_lm.localcloud import layout
-from nova_vfio_lm.localcloud import sriov_agent
+from nova_vfio_lm_cloud import hypervisor
+from nova_vfio_lm_cloud import layout
+from nova_vfio_lm_cloud import sriov_agent
 
 GUEST = """<domain><uuid>u1</uuid><devices>
   <interface type='hostdev' managed='no'>

@@ -25,12 +25,12 @@ import sys
 import fixtures
 import testtools
 
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import sriov_agent
-from nova_vfio_lm.localcloud import stand_in_gate
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import sriov_agent
+from nova_vfio_lm_cloud import stand_in_gate
 from tests import commands
 
-LOAD_BINDING = 'import nova_vfio_lm.localcloud.fakelibvirt_binding'
+LOAD_BINDING = 'import nova_vfio_lm_cloud.fakelibvirt_binding'
 REFUSED = 'is a stand-in of the nova-vfio-lm test cloud'
 
 

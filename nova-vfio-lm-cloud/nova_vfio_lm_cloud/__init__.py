@@ -17,7 +17,7 @@ and RabbitMQ (Debian packages), Keystone, Glance, placement and the compute
 API under uwsgi, nova-conductor, nova-scheduler and the computes started
 through ``nova-vfio-lm-run``. The only stand-in is the hypervisor: Nova's
 own libvirt driver runs over the fake libvirt binding in
-:mod:`nova_vfio_lm.localcloud.fakelibvirt_binding`.
+:mod:`nova_vfio_lm_cloud.fakelibvirt_binding`.
 
 One module per service (as devstack's ``lib/`` keeps one file per
 service), each a small class with the same verbs: ``configure``, ``init``,

@@ -19,8 +19,8 @@ claims are checked against this one.
 
 import os
 
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import service
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import service
 
 
 class Placement(service.Service):

@@ -20,7 +20,7 @@ folder, which is how it crosses processes.
 
 Migrations are controlled from outside through ``hypervisor/mode`` (one
 word, see :data:`MODES`) and a file per held migration under
-``hypervisor/held/``. ``nova-vfio-lm cloud hypervisor`` writes them.
+``hypervisor/held/``. ``nova-vfio-lm-cloud hypervisor`` writes them.
 """
 
 import json

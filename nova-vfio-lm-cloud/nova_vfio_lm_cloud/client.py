@@ -21,7 +21,7 @@ import json
 import os
 import subprocess
 
-from nova_vfio_lm.localcloud import service
+from nova_vfio_lm_cloud import service
 
 ADMIN = 'nova-vfio-lm'
 MEMBER = 'nova-vfio-lm-member'

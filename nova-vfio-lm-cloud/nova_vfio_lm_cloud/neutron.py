@@ -34,10 +34,10 @@ import glob
 import os
 import shutil
 
-from nova_vfio_lm.localcloud import layout
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import service
-from nova_vfio_lm.localcloud import stand_in_gate
+from nova_vfio_lm_cloud import layout
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import service
+from nova_vfio_lm_cloud import stand_in_gate
 
 API = 'neutron-api'
 RPC = 'neutron-rpc-server'
@@ -227,7 +227,7 @@ class Neutron(service.Service):
     def start_agent(self, host):
         """Start ``host``'s SR-IOV agent stand-in."""
         self.sup.start(AGENT % host, [
-            self.bin('python'), '-m', 'nova_vfio_lm.localcloud.sriov_agent',
+            self.bin('python'), '-m', 'nova_vfio_lm_cloud.sriov_agent',
             '--config-file', self.agent_conf_path(host)],
             env=stand_in_gate.env(self.run))
 

@@ -10,22 +10,24 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``nova-vfio-lm cloud``: the local cloud from the command line.
+"""``nova-vfio-lm-cloud``: the test clouds from the command line.
 
 ``up`` starts it and leaves it running (ending with the ``export`` line
 for its clouds.yaml), ``down`` stops it, ``test`` starts it, runs the
 scenarios under ``tests/cloud`` and stops it whatever happened.
 ``hypervisor`` holds, fails or releases live migrations at the fake
 hypervisor; ``kill`` and ``start`` crash and restart one service.
+``demo`` runs the in-process two-compute cloud (no root, no database).
 """
 
+import argparse
 import os
 import signal
 import subprocess
 import sys
 
-from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
-from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm_cloud import hypervisor as hypervisor_mod
+from nova_vfio_lm_cloud import runfolder
 
 SCENARIOS = os.path.join('tests', 'cloud')
 
@@ -59,7 +61,7 @@ def _count(low, high):
 
 
 def _cloud(args):
-    from nova_vfio_lm.localcloud import cloud
+    from nova_vfio_lm_cloud import cloud
 
     if hasattr(args, 'computes'):
         computes = args.computes or 3
@@ -76,13 +78,13 @@ def _cloud(args):
 def _said_plainly(func):
     """Run a verb; a setting or package problem is one line, exit 2."""
     def run(args):
-        from nova_vfio_lm.localcloud import packages
+        from nova_vfio_lm_cloud import packages
 
         try:
             return func(args)
         except (ArgumentError, runfolder.RunFolderError,
                 packages.PackagesMissing) as exc:
-            print('nova-vfio-lm cloud: %s' % exc, file=sys.stderr)
+            print('nova-vfio-lm-cloud: %s' % exc, file=sys.stderr)
             return 2
     return run
 
@@ -98,7 +100,7 @@ def cmd_up(args):
     clouds_yaml = local.up()
     print('cloud up; run folder %s; logs in %s' % (
         local.run.path, os.path.join(local.run.path, 'logs')))
-    print('stop it with: nova-vfio-lm cloud down')
+    print('stop it with: nova-vfio-lm-cloud down')
     print('export OS_CLIENT_CONFIG_FILE=%s' % clouds_yaml)
     return 0
 
@@ -171,13 +173,13 @@ def cmd_hypervisor(args):
             else:
                 hyper.decide(args.value, args.action)
     except hypervisor_mod.HypervisorError as exc:
-        print('nova-vfio-lm cloud hypervisor: %s' % exc, file=sys.stderr)
+        print('nova-vfio-lm-cloud hypervisor: %s' % exc, file=sys.stderr)
         return 2
     return 0
 
 
 def _unknown_service(local, name, verb):
-    print('nova-vfio-lm cloud %s: unknown service %s; known: %s' % (
+    print('nova-vfio-lm-cloud %s: unknown service %s; known: %s' % (
         verb, name, ', '.join(local.service_names())), file=sys.stderr)
     return 2
 
@@ -202,7 +204,7 @@ def cmd_start(args):
 
 
 def cmd_upgrade(args):
-    from nova_vfio_lm.localcloud import upgrade
+    from nova_vfio_lm_cloud import upgrade
 
     local = _cloud(args)
     try:
@@ -217,7 +219,7 @@ def cmd_upgrade(args):
                       % (name, code, output))
         elif args.part == 'compute':
             if args.host not in local.layout:
-                print('nova-vfio-lm cloud upgrade: compute needs the host of '
+                print('nova-vfio-lm-cloud upgrade: compute needs the host of '
                       'one of the '
                       "cloud's computes (%s), not %r" % (
                           ', '.join(sorted(local.layout)), args.host),
@@ -228,19 +230,38 @@ def cmd_upgrade(args):
         else:
             print(upgrade.online_data_migrations(local))
     except upgrade.UpgradeError as exc:
-        print('nova-vfio-lm cloud upgrade: %s' % exc, file=sys.stderr)
+        print('nova-vfio-lm-cloud upgrade: %s' % exc, file=sys.stderr)
         return 1
     for name, bindir in sorted(upgrade.describe(local).items()):
         print('%-10s %s' % (name, bindir))
     return 0
 
 
-def add_parser(sub):
-    """Add ``cloud`` and its verbs to the ``nova-vfio-lm`` parser."""
-    cloud = sub.add_parser(
-        'cloud', help='a one-machine cloud of separate processes with the '
-                      'plugin (needs root for MariaDB and RabbitMQ)')
+def cmd_demo(args):
+    import warnings
+
+    if not args.verbose:
+        warnings.simplefilter('ignore', DeprecationWarning)
+    # The demo runs Nova's functional test framework, which sets Nova's
+    # concurrency up as Nova's own tests do; that must come before any
+    # other Nova import, the plugin's included (the demo activates it).
+    from nova_vfio_lm_cloud.inprocess import demo
+    return demo.main(verbose=args.verbose)
+
+
+def parser():
+    """``nova-vfio-lm-cloud`` and its verbs."""
+    cloud = argparse.ArgumentParser(
+        prog='nova-vfio-lm-cloud',
+        description='Test clouds with the nova-vfio-lm plugin: a '
+                    'one-machine cloud of separate processes (needs root '
+                    'for MariaDB and RabbitMQ) and the in-process demo.')
     verbs = cloud.add_subparsers(dest='verb', required=True)
+    demo = verbs.add_parser(
+        'demo', help='run the in-process two-compute cloud demo')
+    demo.add_argument('--verbose', action='store_true',
+                      help="also show Nova's own log")
+    demo.set_defaults(func=cmd_demo)
     up = verbs.add_parser('up', help='start the cloud and leave it running')
     up.add_argument('--computes', type=_count(1, MAX_COMPUTES),
                     default=None,
@@ -256,11 +277,13 @@ def add_parser(sub):
     verbs.add_parser('status', help='run folder and processes').set_defaults(
         func=_said_plainly(cmd_status))
     test = verbs.add_parser('test', help='up, run the scenarios, down')
-    test.add_argument('--test-path', default=SCENARIOS)
+    test.add_argument('--test-path', default=SCENARIOS,
+                      help='folder of the scenarios (default %s)' % SCENARIOS)
     test.add_argument('--computes', type=_count(1, MAX_COMPUTES),
-                      default=None)
+                      default=None,
+                      help='as for up (default 3)')
     test.add_argument('--lm-computes', type=_count(0, MAX_COMPUTES),
-                      default=2)
+                      default=2, help='as for up (default 2)')
     test.add_argument(
         '--exclude', default=os.environ.get(EXCLUDE_ENV) or None,
         help='skip the scenarios whose id matches this regular expression '
@@ -294,8 +317,19 @@ def add_parser(sub):
                               'nova-vfio-lm-run')
     upgrade.set_defaults(func=_said_plainly(cmd_upgrade))
     kill = verbs.add_parser('kill', help='SIGKILL one service, as a crash')
-    kill.add_argument('service')
+    kill.add_argument('service', help='a name status lists, e.g. '
+                      'conductor or compute2')
     kill.set_defaults(func=_said_plainly(cmd_kill))
     start = verbs.add_parser('start', help='start one stopped service')
-    start.add_argument('service')
+    start.add_argument('service', help='a name status lists')
     start.set_defaults(func=_said_plainly(cmd_start))
+    return cloud
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

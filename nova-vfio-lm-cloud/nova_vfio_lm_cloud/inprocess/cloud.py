@@ -36,10 +36,10 @@ from nova.tests.functional.libvirt import base as libvirt_base
 
 import nova_vfio_lm
 from nova_vfio_lm import series as series_mod
-from nova_vfio_lm.testing import fakelibvirt_hostdevs
-from nova_vfio_lm.testing import fakelibvirt_jobs
-from nova_vfio_lm.testing import fakelibvirt_netdevs
-from nova_vfio_lm.testing import paste
+from nova_vfio_lm_cloud.inprocess import fakelibvirt_hostdevs
+from nova_vfio_lm_cloud.inprocess import fakelibvirt_jobs
+from nova_vfio_lm_cloud.inprocess import fakelibvirt_netdevs
+from nova_vfio_lm_cloud.inprocess import paste
 
 #: Set to 1 to run the cloud with the plugin inactive, e.g. to check that a
 #: behaviour test fails without it. Changes applied earlier in the same

@@ -25,7 +25,7 @@ import os
 import sys
 import time
 
-from nova_vfio_lm.testing import cloud
+from nova_vfio_lm_cloud.inprocess import cloud
 
 HOSTS = ('compute1', 'compute2')
 NUM_VFS = 6

@@ -29,10 +29,10 @@ import os
 import shutil
 import sysconfig
 
-from nova_vfio_lm.localcloud import layout
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import service
-from nova_vfio_lm.localcloud import stand_in_gate
+from nova_vfio_lm_cloud import layout
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import service
+from nova_vfio_lm_cloud import stand_in_gate
 
 #: What the harness's hypervisor reports: the versions Nova 2025.1+
 #: requires for ``live_migratable`` devices.

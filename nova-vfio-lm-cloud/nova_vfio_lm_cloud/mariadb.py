@@ -23,7 +23,7 @@ import os
 
 import pymysql
 
-from nova_vfio_lm.localcloud import service
+from nova_vfio_lm_cloud import service
 
 USER = 'mysql'
 #: MySQL errors that prove the server answers (bad login, host refused).

@@ -33,7 +33,7 @@ import os
 import subprocess
 import time
 
-from nova_vfio_lm.localcloud import service
+from nova_vfio_lm_cloud import service
 
 STATE = 'releases'
 #: Nova services stopped for the control plane's upgrade, in stop order.

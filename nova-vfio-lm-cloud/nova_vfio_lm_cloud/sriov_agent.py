@@ -48,7 +48,7 @@ notifications of ports whose ``binding:vnic_type`` is
 It runs as the release's own agent does: under eventlet where that one
 does (2024.x), with native threads where it does not (2026.2).
 
-Run: ``python -m nova_vfio_lm.localcloud.sriov_agent --config-file
+Run: ``python -m nova_vfio_lm_cloud.sriov_agent --config-file
 agent.ini`` (``[DEFAULT] host, transport_url``, ``[sriov_nic]
 physical_device_mappings``, ``[agent] report_interval``,
 ``[fake_hypervisor] path``).
@@ -60,7 +60,7 @@ import time
 
 from oslo_config import cfg
 
-from nova_vfio_lm.localcloud import stand_in_gate
+from nova_vfio_lm_cloud import stand_in_gate
 
 LOG = logging.getLogger('sriov-agent-standin')
 
@@ -107,7 +107,7 @@ def bandwidths(entries):
 
 def assigned_devices(store):
     """``{(MAC, VF)}`` of the host's running guests' hostdev interfaces."""
-    from nova_vfio_lm.localcloud import hypervisor
+    from nova_vfio_lm_cloud import hypervisor
 
     found = set()
     for data in store.all().values():
@@ -166,7 +166,7 @@ class Agent:
         from neutron_lib import constants
         from neutron_lib import context
 
-        from nova_vfio_lm.localcloud import hypervisor
+        from nova_vfio_lm_cloud import hypervisor
 
         self.rpc = agent_rpc
         self.host = conf.host

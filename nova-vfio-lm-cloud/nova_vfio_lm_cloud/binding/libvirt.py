@@ -21,7 +21,7 @@ import importlib
 import sys
 import types
 
-BINDING = 'nova_vfio_lm.localcloud.fakelibvirt_binding'
+BINDING = 'nova_vfio_lm_cloud.fakelibvirt_binding'
 DRIVER = 'nova.virt.libvirt.driver'
 
 

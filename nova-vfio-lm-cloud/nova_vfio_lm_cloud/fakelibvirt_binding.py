@@ -30,11 +30,10 @@ its peers through the run folder:
   recorded per host (:meth:`.hypervisor.HostDomains.plugs`);
 - ``migrateToURI3`` writes the guest, with the destination XML Nova sent,
   into the destination host's domains, running, and stops and undefines
-  the source's (:func:`nova_vfio_lm.testing.fakelibvirt_jobs.leave_source`);
-  it can be held, released, failed
-  or aborted from outside (:class:`.hypervisor.Hypervisor`), and a failed
-  or aborted job leaves the source running and nothing on the
-  destination.
+  the source's (:func:`.inprocess.fakelibvirt_jobs.leave_source`); it
+  can be held, released, failed or aborted from outside
+  (:class:`.hypervisor.Hypervisor`), and a failed or aborted job leaves
+  the source running and nothing on the destination.
 
 Nothing here imports eventlet: nova 2026.2's computes run without it.
 """
@@ -52,12 +51,12 @@ from oslo_utils import versionutils
 
 import nova.tests
 
-from nova_vfio_lm.localcloud import hypervisor as hypervisor_mod
-from nova_vfio_lm.localcloud import layout
-from nova_vfio_lm.localcloud import stand_in_gate
-from nova_vfio_lm.testing import fakelibvirt_hostdevs
-from nova_vfio_lm.testing import fakelibvirt_jobs
-from nova_vfio_lm.testing import fakelibvirt_netdevs
+from nova_vfio_lm_cloud import hypervisor as hypervisor_mod
+from nova_vfio_lm_cloud.inprocess import fakelibvirt_hostdevs
+from nova_vfio_lm_cloud.inprocess import fakelibvirt_jobs
+from nova_vfio_lm_cloud.inprocess import fakelibvirt_netdevs
+from nova_vfio_lm_cloud import layout
+from nova_vfio_lm_cloud import stand_in_gate
 
 # before Nova's fake is set up: only in a compute of a test cloud
 stand_in_gate.check('The fake libvirt binding')

@@ -12,20 +12,21 @@
 
 """The test cloud's stand-ins run only in processes that cloud started.
 
-The fake libvirt binding and the SR-IOV agent stand-in ship in the package
-operators install. A ``PYTHONPATH`` copied from a test shell, or a unit
-file written after the local cloud's, must never make a production
+The fake libvirt binding and the SR-IOV agent stand-in ship in the test
+cloud's distribution, not in the plugin's. Where both are installed, a
+``PYTHONPATH`` copied from a test shell, or a unit file written after the
+local cloud's, must never make a production
 nova-compute drive a hypervisor that does nothing. Each stand-in refuses
 to load unless ``$NOVA_VFIO_LM_STAND_IN_RUN`` names a run folder holding
 the marker the cloud writes as it creates that folder
-(:data:`nova_vfio_lm.localcloud.runfolder.MARKER`); ``status`` and
-``check-host`` report an error when ``import libvirt`` would load the fake.
+(:data:`nova_vfio_lm_cloud.runfolder.MARKER`); ``status`` and
+``check-host`` report an error when ``import libvirt`` would load the fake
+(:mod:`nova_vfio_lm.libvirt_binding`).
 """
 
-import importlib.util
 import os
 
-from nova_vfio_lm.localcloud import runfolder
+from nova_vfio_lm_cloud import runfolder
 
 #: Set by the cloud for the processes it starts with a stand-in.
 ENV = 'NOVA_VFIO_LM_STAND_IN_RUN'
@@ -56,26 +57,3 @@ def check(what):
         'holds the file %s); here $%s is %r. A real compute must not load '
         'it: remove %s from PYTHONPATH.' % (
             what, ENV, runfolder.MARKER, ENV, run, BINDING_DIR))
-
-
-def fake_binding_in_use():
-    """Where ``import libvirt`` loads the fake binding from, else None."""
-    try:
-        spec = importlib.util.find_spec('libvirt')
-    except (ImportError, ValueError):
-        return None
-    origin = spec.origin if spec else None
-    if origin and os.path.realpath(os.path.dirname(origin)) == \
-            os.path.realpath(BINDING_DIR):
-        return origin
-    return None
-
-
-def fake_binding_error():
-    """The error line ``status`` and ``check-host`` print, or None."""
-    origin = fake_binding_in_use()
-    if origin is None:
-        return None
-    return ('"import libvirt" loads the nova-vfio-lm test cloud\'s fake '
-            'binding (%s), not libvirt-python: Nova would drive no '
-            'hypervisor. Remove %s from PYTHONPATH.' % (origin, BINDING_DIR))

@@ -21,8 +21,8 @@ environment Glance comes from, so it always matches that release.
 import os
 import shutil
 
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import service
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import service
 
 TINY_IMAGE_SIZE = 1024 * 1024
 PASTE_FILE = 'glance-api-paste.ini'

@@ -23,19 +23,19 @@ import json
 import os
 import time
 
-from nova_vfio_lm.localcloud import client as client_mod
-from nova_vfio_lm.localcloud import glance as glance_mod
-from nova_vfio_lm.localcloud import keystone as keystone_mod
-from nova_vfio_lm.localcloud import layout as layout_mod
-from nova_vfio_lm.localcloud import mariadb as mariadb_mod
-from nova_vfio_lm.localcloud import neutron as neutron_mod
-from nova_vfio_lm.localcloud import nova as nova_mod
-from nova_vfio_lm.localcloud import packages
-from nova_vfio_lm.localcloud import placement as placement_mod
-from nova_vfio_lm.localcloud import rabbitmq as rabbitmq_mod
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import supervisor as supervisor_mod
-from nova_vfio_lm.localcloud import upgrade as upgrade_mod
+from nova_vfio_lm_cloud import client as client_mod
+from nova_vfio_lm_cloud import glance as glance_mod
+from nova_vfio_lm_cloud import keystone as keystone_mod
+from nova_vfio_lm_cloud import layout as layout_mod
+from nova_vfio_lm_cloud import mariadb as mariadb_mod
+from nova_vfio_lm_cloud import neutron as neutron_mod
+from nova_vfio_lm_cloud import nova as nova_mod
+from nova_vfio_lm_cloud import packages
+from nova_vfio_lm_cloud import placement as placement_mod
+from nova_vfio_lm_cloud import rabbitmq as rabbitmq_mod
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import supervisor as supervisor_mod
+from nova_vfio_lm_cloud import upgrade as upgrade_mod
 
 #: Memory of each flavor the cloud creates (MiB); one vCPU, 1 GB disk.
 FLAVOR_RAM = 256

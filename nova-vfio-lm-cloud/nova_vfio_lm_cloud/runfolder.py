@@ -31,7 +31,7 @@ BASE_PORT_ENV = 'NOVA_VFIO_LM_CLOUD_BASE_PORT'
 DEFAULT_BASE_PORT = 23000
 HOST = '127.0.0.1'
 #: The file :meth:`RunFolder.create` writes: this folder is a test cloud's
-#: (:mod:`nova_vfio_lm.localcloud.stand_in_gate`).
+#: (:mod:`nova_vfio_lm_cloud.stand_in_gate`).
 MARKER = 'nova-vfio-lm-test-cloud'
 
 #: Offsets from the base port, one per listening service.

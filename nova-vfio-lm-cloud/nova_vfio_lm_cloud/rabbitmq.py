@@ -27,7 +27,7 @@ import shutil
 import socket
 import subprocess
 
-from nova_vfio_lm.localcloud import service
+from nova_vfio_lm_cloud import service
 
 USER = 'rabbitmq'
 NODE = 'rabbit@localhost'

@@ -27,7 +27,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from nova_vfio_lm.localcloud import supervisor as supervisor_mod
+from nova_vfio_lm_cloud import supervisor as supervisor_mod
 
 
 def default_bindir():

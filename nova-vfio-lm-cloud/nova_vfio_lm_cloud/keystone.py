@@ -29,8 +29,8 @@ from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 import yaml
 
-from nova_vfio_lm.localcloud import runfolder
-from nova_vfio_lm.localcloud import service
+from nova_vfio_lm_cloud import runfolder
+from nova_vfio_lm_cloud import service
 
 REGION = 'RegionOne'
 SERVICE_USERS = ('nova', 'placement', 'glance', 'neutron')
