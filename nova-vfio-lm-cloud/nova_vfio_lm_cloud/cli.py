@@ -76,9 +76,17 @@ def _cloud(args):
 
 
 def _said_plainly(func):
-    """Run a verb; a setting or package problem is one line, exit 2."""
+    """Run a verb; say what went wrong in words, not a traceback.
+
+    A setting or package problem exits 2; a service that failed to start
+    or answer (its log's tail is in the message) exits 1, the cloud
+    stopped by then (``up`` stops what it started when it fails).
+    """
     def run(args):
+        from nova_vfio_lm_cloud import client
         from nova_vfio_lm_cloud import packages
+        from nova_vfio_lm_cloud import service
+        from nova_vfio_lm_cloud import supervisor
 
         try:
             return func(args)
@@ -86,6 +94,12 @@ def _said_plainly(func):
                 packages.PackagesMissing) as exc:
             print('nova-vfio-lm-cloud: %s' % exc, file=sys.stderr)
             return 2
+        except (supervisor.ServiceFailed, service.CommandFailed,
+                client.ClientError) as exc:
+            print('nova-vfio-lm-cloud %s failed: %s\nlogs: %s' % (
+                args.verb, exc, os.path.join(runfolder.RunFolder().path,
+                                             'logs')), file=sys.stderr)
+            return 1
     return run
 
 
@@ -107,7 +121,7 @@ def cmd_up(args):
 
 def cmd_down(args):
     local = _cloud(args)
-    local.down()
+    local.down(log=lambda line: print(line, flush=True))
     print('cloud down; its files stay in %s' % local.run.path)
     return 0
 

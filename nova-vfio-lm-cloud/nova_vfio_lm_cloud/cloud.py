@@ -130,7 +130,7 @@ class LocalCloud:
                 svc.init()
                 svc.start()
             step('computes and cells')
-            self.wait_for_computes()
+            self.wait_for_computes(progress=step)
             self.nova.discover_hosts()
             step('flavors, networks and image')
             self.create_flavors()
@@ -142,13 +142,14 @@ class LocalCloud:
             raise
         return self.clouds_yaml
 
-    def down(self):
+    def down(self, log=None):
+        """Stop every service; ``log(line)`` tells what it stops."""
         self.sup.stop_all(last=self.rabbit.process_names()
-                          + self.db.process_names())
+                          + self.db.process_names(), progress=log)
 
     # -- after the services ---------------------------------------------
 
-    def wait_for_computes(self, timeout=180, fresh=None):
+    def wait_for_computes(self, timeout=180, fresh=None, progress=None):
         """Until every compute's service is up and reported to placement.
 
         And its SR-IOV agent alive in Neutron.
@@ -159,10 +160,13 @@ class LocalCloud:
         :param fresh: ``{host: log offset}`` of computes just restarted:
             also wait until each has logged its first resource audit after
             that offset (its service may still look up from before).
+        :param progress: ``progress(line)`` is told what is still awaited
+            each time that changes.
         """
         rest = client_mod.Rest(self.clouds_yaml)
         hosts = set(self.layout)
         deadline = time.monotonic() + timeout
+        said = None
         while time.monotonic() < deadline:
             audited = {host for host, offset in (fresh or {}).items()
                        if AUDIT_LOGGED in supervisor_mod.read_from(
@@ -181,6 +185,15 @@ class LocalCloud:
                 if a['alive']}
             if hosts <= up and hosts <= providers and hosts <= agents:
                 return
+            awaited = '; '.join('%s: %s' % (what, ', '.join(sorted(missing)))
+                                for what, missing in (
+                                    ('compute services up', hosts - up),
+                                    ('resource providers', hosts - providers),
+                                    ('SR-IOV agents alive', hosts - agents))
+                                if missing)
+            if progress and awaited != said:
+                progress('waiting for %s' % awaited)
+                said = awaited
             for name in (['nova-compute-%s' % host for host in hosts - up]
                          + [neutron_mod.AGENT % host
                             for host in hosts - agents]):

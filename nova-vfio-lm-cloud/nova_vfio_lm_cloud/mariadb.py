@@ -95,7 +95,7 @@ class MariaDB(service.Service):
         return pymysql.connect(
             host='127.0.0.1', port=self.run.port(self.name), user='root',
             password=self.password('mariadb-root'), database=database,
-            connect_timeout=5)
+            connect_timeout=5, read_timeout=30, write_timeout=30)
 
     def _answers(self):
         try:

@@ -206,14 +206,15 @@ class Supervisor:
                 return
             time.sleep(0.05)
 
-    def stop_all(self, timeout=30, last=()):
+    def stop_all(self, timeout=30, last=(), progress=None):
         """Stop every recorded service; those named in ``last`` after.
 
         All others get SIGTERM at once and share one ``timeout`` (a nova
         2026.2 compute takes that long to give up its own shutdown); then
         ``last`` (the database and the broker) stop one by one, newest
-        first.
+        first. ``progress(line)``, if given, is told each step.
         """
+        say = progress or (lambda line: None)
         names = self.names()
         first = [name for name in reversed(names) if name not in last]
         pids = {}
@@ -222,16 +223,26 @@ class Supervisor:
             if pid:
                 pids[name] = pid
                 self.signal(name, signal.SIGTERM)
+        if pids:
+            say('stopping %d services (SIGTERM, %d s at most): %s'
+                % (len(pids), timeout, ', '.join(sorted(pids))))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and any(
                 _alive(pid) for pid in pids.values()):
             for name in pids:
                 self._reap(name)
             time.sleep(0.1)
+        lingering = sorted(name for name, pid in pids.items()
+                           if _alive(pid))
+        if lingering:
+            say('still running after %d s, SIGKILL in 5 s: %s'
+                % (timeout, ', '.join(lingering)))
         for name in first:
             self.stop(name, timeout=5)
         for name in reversed(names):
             if name in last:
+                if self.pid(name):
+                    say('stopping %s' % name)
                 self.stop(name, timeout=timeout)
 
     def wait_ready(self, name, ready, timeout=60, interval=0.25):
