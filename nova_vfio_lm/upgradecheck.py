@@ -532,5 +532,7 @@ def add_parser(subparsers):
         'upgrade', add_help=False, prefix_chars='\0',
         help='upgrade check: is this cloud ready for the plugin '
              '(oslo.upgradecheck; "upgrade check --help")')
-    parser.add_argument('args', nargs=argparse.REMAINDER)
+    parser.add_argument('args', nargs=argparse.REMAINDER,
+                        help='"check" and its options (--json, '
+                             '--config-file)')
     parser.set_defaults(func=lambda args: main(['upgrade'] + args.args))

@@ -21,11 +21,13 @@ hypervisor; ``kill`` and ``start`` crash and restart one service.
 """
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
 
+from nova_vfio_lm.cmd import output
 from nova_vfio_lm_cloud import hypervisor as hypervisor_mod
 from nova_vfio_lm_cloud import runfolder
 
@@ -127,7 +129,16 @@ def cmd_down(args):
 
 
 def cmd_status(args):
-    print(_cloud(args).describe())
+    state = _cloud(args).describe()
+    if args.format == 'json':
+        print(json.dumps(state, indent=2))
+        return 0
+    print('run folder:  %s' % state['run_folder'])
+    print('clouds.yaml: %s' % state['clouds_yaml'])
+    print('computes:    %s' % ', '.join(state['computes']))
+    print(output.table(('SERVICE', 'PID'), (
+        (name, pid or 'stopped')
+        for name, pid in sorted(state['processes'].items()))))
     return 0
 
 
@@ -169,10 +180,15 @@ def cmd_hypervisor(args):
                 hyper.set_mode(args.value)
             print(hyper.mode())
         elif args.action == 'held':
-            for uuid, data in sorted(hyper.held().items()):
-                print('%s %s -> %s %s' % (uuid, data['source'],
-                                          data['destination'],
-                                          data['state']))
+            held = hyper.held()
+            if args.format == 'json':
+                print(json.dumps(held, indent=2, sort_keys=True))
+            else:
+                print(output.table(
+                    ('SERVER', 'SOURCE', 'DESTINATION', 'STATE'),
+                    ((uuid, data['source'], data['destination'],
+                      data['state'])
+                     for uuid, data in sorted(held.items()))))
         else:
             if not args.value:
                 print('%s needs the server UUID' % args.action,
@@ -228,9 +244,9 @@ def cmd_upgrade(args):
         if args.part == 'control':
             checks = upgrade.upgrade_control(local, upgrade.bindir_of(
                 args.venv))
-            for name, (code, output) in sorted(checks.items()):
+            for name, (code, said) in sorted(checks.items()):
                 print('%s upgrade check (exit %d):\n%s'
-                      % (name, code, output))
+                      % (name, code, said))
         elif args.part == 'compute':
             if args.host not in local.layout:
                 print('nova-vfio-lm-cloud upgrade: compute needs the host of '
@@ -263,6 +279,13 @@ def cmd_demo(args):
     return demo.main(verbose=args.verbose)
 
 
+def _add_format(verb, what=''):
+    verb.add_argument('--format', choices=('table', 'json'),
+                      default='table',
+                      help='%stable for people (the default), json for '
+                           'tools' % what)
+
+
 def parser():
     """``nova-vfio-lm-cloud`` and its verbs."""
     cloud = argparse.ArgumentParser(
@@ -288,8 +311,9 @@ def parser():
     up.set_defaults(func=_said_plainly(cmd_up))
     verbs.add_parser('down', help='stop everything up started').set_defaults(
         func=_said_plainly(cmd_down))
-    verbs.add_parser('status', help='run folder and processes').set_defaults(
-        func=_said_plainly(cmd_status))
+    status = verbs.add_parser('status', help='run folder and processes')
+    _add_format(status)
+    status.set_defaults(func=_said_plainly(cmd_status))
     test = verbs.add_parser('test', help='up, run the scenarios, down')
     test.add_argument('--test-path', default=SCENARIOS,
                       help='folder of the scenarios (default %s)' % SCENARIOS)
@@ -308,7 +332,10 @@ def parser():
     hyper = verbs.add_parser(
         'hypervisor', help='control live migrations at the fake hypervisor')
     hyper.add_argument('action', choices=('mode', 'held', 'release',
-                                          'fail', 'destroy'))
+                                          'fail', 'destroy'),
+                       help='mode: show or set how new migrations end; '
+                            'held: list held migrations; release, fail: '
+                            'end a held one; destroy: stop a guest')
     hyper.add_argument('value', nargs='?',
                        help='mode: complete, hold or fail; release/fail: '
                             'the server UUID of a held migration; '
@@ -317,12 +344,16 @@ def parser():
                             'undefine)')
     hyper.add_argument('--host', help='destroy: the compute whose '
                        'hypervisor runs the guest')
+    _add_format(hyper, 'held: ')
     hyper.set_defaults(func=cmd_hypervisor)
     upgrade = verbs.add_parser(
         'upgrade', help='rolling upgrade: move the control plane or one '
                         'compute to another environment\'s release, or '
                         'finish with the online data migrations')
-    upgrade.add_argument('part', choices=('control', 'compute', 'finish'))
+    upgrade.add_argument('part', choices=('control', 'compute', 'finish'),
+                         help='control: the API, conductor and scheduler; '
+                              'compute: one compute; finish: the online '
+                              'data migrations')
     upgrade.add_argument('host', nargs='?', help='compute: its host name')
     upgrade.add_argument('--venv', help='control, compute: the virtual '
                          'environment of the new release')

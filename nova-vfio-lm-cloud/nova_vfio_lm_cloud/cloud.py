@@ -19,7 +19,6 @@ is raised. ``down`` stops every recorded process, newest first.
 """
 
 import functools
-import json
 import os
 import time
 
@@ -255,9 +254,8 @@ class LocalCloud:
         self._starters()[name]()
 
     def describe(self):
-        return json.dumps({'run_folder': self.run.path,
-                           'clouds_yaml': self.clouds_yaml,
-                           'computes': sorted(self.layout),
-                           'processes': {n: self.sup.pid(n)
-                                         for n in self.sup.names()}},
-                          indent=2)
+        """Run folder, clouds.yaml, computes, each process's PID or None."""
+        return {'run_folder': self.run.path,
+                'clouds_yaml': self.clouds_yaml,
+                'computes': sorted(self.layout),
+                'processes': {n: self.sup.pid(n) for n in self.sup.names()}}

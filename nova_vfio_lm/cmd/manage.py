@@ -31,6 +31,7 @@ def _plugin_version():
 def cmd_status(args):
     from nova_vfio_lm import activation
     from nova_vfio_lm.changes import base
+    from nova_vfio_lm.cmd import output
     from nova_vfio_lm import libvirt_binding
     from nova_vfio_lm import series as series_mod
 
@@ -76,14 +77,15 @@ def cmd_status(args):
         print('series:       %s' % nova_series.name)
         print('mode:         %s' % nova_series.mode)
         print('changes:')
-        for status in statuses:
-            print('  %s' % status)
+        print(output.table(('CHANGE', 'STATE', 'WHY'),
+                           ((s.name, s.state, s.why) for s in statuses)))
         if error:
             print('error: %s' % error)
     return 0 if ok else 1
 
 
-def main(argv=None):
+def parser():
+    """``nova-vfio-lm`` and its commands."""
     parser = argparse.ArgumentParser(
         prog='nova-vfio-lm',
         description='Live migration of VFIO variant-driver VFs for Nova.')
@@ -104,7 +106,11 @@ def main(argv=None):
     hostcheck_cli.add_parser(sub)
     from nova_vfio_lm import upgradecheck
     upgradecheck.add_parser(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     return args.func(args)
 
 

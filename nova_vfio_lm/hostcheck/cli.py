@@ -88,6 +88,8 @@ def add_parser(sub):
                         help='read devlink and virsh outputs recorded in '
                              'DIR instead of running them')
     parser.add_argument('--format', choices=('table', 'json'),
-                        default='table')
+                        default='table',
+                        help='table for people (the default), json for '
+                             'tools, as status')
     parser.set_defaults(func=cmd_check_host)
     return parser

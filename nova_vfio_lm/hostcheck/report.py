@@ -14,6 +14,7 @@
 
 import json
 
+from nova_vfio_lm.cmd import output
 from nova_vfio_lm.hostcheck import findings as findings_mod
 
 
@@ -57,19 +58,12 @@ def as_json(report):
 
 def as_table(report):
     """One row per device and check; each fix command on its own line."""
-    rows = [('DEVICE', 'CHECK', 'STATUS', 'DETAIL')]
-    rows += [(f.device, f.check, f.status, f.detail)
-             for f in report.findings]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    indent = ' ' * (sum(widths) + 6)
+    rows = [(f.device, f.check, f.status,
+             '\n'.join([f.detail] + ['fix: %s' % c for c in f.fix]))
+            for f in report.findings]
     lines = ['host %s (root %s): %s' % (report.hostname, report.root,
-                                        report.status)]
-    for i, row in enumerate(rows):
-        lines.append('  '.join(c.ljust(w) for c, w in zip(row, widths)) +
-                     '  ' + row[3])
-        if i:
-            lines += ['%sfix: %s' % (indent, command)
-                      for command in report.findings[i - 1].fix]
+                                        report.status),
+             output.table(('DEVICE', 'CHECK', 'STATUS', 'DETAIL'), rows)]
     lines.append('summary: %s' % summary(report))
     lines += ['unknown: %s' % line for line in unknowns(report)]
     return '\n'.join(lines)
