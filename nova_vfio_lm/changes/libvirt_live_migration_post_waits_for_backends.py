@@ -22,25 +22,14 @@ post-migration at its first call, and its error path fails on the same
 backend: the migration stays ``running`` and the server ``migrating`` on
 the source for good, while the guest runs on the destination with the VFs
 it claimed there. For migrations that carry PCI device mappings, this
-change, on every series, first reads the server through the conductor and
-its ports through neutron; while a read fails it logs a warning and reads
-again every :data:`POLL` seconds, up to :data:`BACKEND_WAIT` seconds, then
-goes on with Nova's post-migration.
+change, on every series, first waits until both answer a read
+(:mod:`nova_vfio_lm.backend_wait`), then goes on with Nova's
+post-migration.
 """
 
-import time
-
-from oslo_log import log as logging
-
+from nova_vfio_lm import backend_wait
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
-
-LOG = logging.getLogger(__name__)
-
-#: the longest the post-migration waits for the backends (seconds)
-BACKEND_WAIT = 600
-#: seconds between two reads while a backend does not answer
-POLL = 5.0
 
 
 class LibvirtLiveMigrationPostWaitsForBackends(base.Change):
@@ -68,60 +57,11 @@ class LibvirtLiveMigrationPostWaitsForBackends(base.Change):
 
 def _after_backends_answer(post_method):
     def post(context, instance, *args, **kwargs):
-        wait_for_backends(context, instance)
+        backend_wait.wait(context, instance,
+                          'the live migration completed at the hypervisor',
+                          'its post-migration')
         return post_method(context, instance, *args, **kwargs)
     return post
-
-
-def wait_for_backends(context, instance):
-    """Until the conductor and neutron answer a read, or the bound passed.
-
-    :returns: True once both answered, False after :data:`BACKEND_WAIT`.
-    """
-    deadline = time.monotonic() + BACKEND_WAIT
-    waited = False
-    while True:
-        failure = _read_failure(context, instance)
-        if failure is None:
-            if waited:
-                LOG.warning('The database and neutron answer again; going '
-                            'on with the post-migration of the completed '
-                            'live migration.', instance=instance)
-            return True
-        if time.monotonic() >= deadline:
-            LOG.error('The database or neutron still does not answer (%s) '
-                      'after %d s; going on with the post-migration of the '
-                      'completed live migration, which may fail.',
-                      failure, BACKEND_WAIT, instance=instance)
-            return False
-        LOG.warning('The live migration completed at the hypervisor, but '
-                    '%s; its post-migration waits for it (up to %d s).',
-                    failure, BACKEND_WAIT, instance=instance)
-        waited = True
-        time.sleep(POLL)
-
-
-def _read_failure(context, instance):
-    """What failed reading the server and its ports, or None."""
-    from nova.network import neutron
-    from nova import objects
-
-    try:
-        objects.Instance.get_by_uuid(context, instance.uuid)
-    except Exception as exc:
-        return 'the database does not answer (%s)' % _short(exc)
-    try:
-        neutron.get_client(context, admin=True).list_ports(
-            device_id=instance.uuid, fields=['id'])
-    except Exception as exc:
-        return 'neutron does not answer (%s)' % _short(exc)
-    return None
-
-
-def _short(exc):
-    """The error's type and first line (a remote one carries a traceback)."""
-    text = str(exc).strip().splitlines()
-    return '%s: %s' % (type(exc).__name__, text[0][:200] if text else '')
 
 
 CHANGE = LibvirtLiveMigrationPostWaitsForBackends()

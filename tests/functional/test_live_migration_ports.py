@@ -418,10 +418,8 @@ class NeutronDownAfterSwitchOverTest(_PortCloud):
         return back
 
     def test_post_migration_waits_until_neutron_answers(self):
-        from nova_vfio_lm.changes import (
-            libvirt_live_migration_post_waits_for_backends as waits)
         self.useFixture(fixtures.MonkeyPatch(
-            waits.__name__ + '.POLL', 0.1))
+            'nova_vfio_lm.backend_wait.POLL', 0.1))
         port = self.migratable_port()
         server = self.boot_with_ports([port])
         self.plugged.clear()
