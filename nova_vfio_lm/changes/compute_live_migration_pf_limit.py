@@ -56,6 +56,7 @@ import time
 
 from oslo_log import log as logging
 
+from nova_vfio_lm import backend_wait
 from nova_vfio_lm.changes import base
 from nova_vfio_lm import pci_migration
 
@@ -293,9 +294,23 @@ def _waited(manager, context, instance, dest, migration, migrate_data,
     if outcome in (GO, BUSY):
         return outcome
     _forget(migration)
-    roll_back_waiting(manager, context, instance, dest, migration,
-                      migrate_data,
-                      'cancelled' if outcome == ABORTED else 'error')
+    if outcome == FAILED:
+        # most likely the database or the conductor, which the rollback
+        # needs as well: rolled back once they answer, not lost on them
+        backend_wait.wait(context, instance,
+                          'the live migration failed while it waited for '
+                          'its PFs', 'its rollback')
+    try:
+        roll_back_waiting(manager, context, instance, dest, migration,
+                          migrate_data,
+                          'cancelled' if outcome == ABORTED else 'error')
+    except Exception:
+        LOG.exception('Live migration %s could not be rolled back after '
+                      'its wait for its PFs: the server stays migrating. '
+                      'Once the database and neutron answer, restart this '
+                      'nova-compute: it ends the migration and leaves the '
+                      'server ACTIVE here', migration.uuid, instance=instance)
+        return None
     if outcome == ABORTED:
         manager._notify_live_migrate_abort_end(context, instance)
     return None

@@ -18,6 +18,7 @@ import time
 
 import fixtures
 import nova.conf
+import nova.db.main.api
 from nova import objects
 from oslo_db import exception as db_exc
 
@@ -305,6 +306,43 @@ class WaitTest(_PfLimitCloud):
             'moving_vfs', moving_vfs))
         self.assert_rolled_back_while_waiting(
             server_id, moving, 'failed while it waited for its PFs')
+
+    def test_the_database_down_while_waiting_rolls_back_once_it_is_back(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_vfio_lm.backend_wait.POLL', 0.1))
+        moving, server_id = self.one_waiting()
+
+        # the database stops answering: the waiting migration's count and
+        # the reads of its rollback (the server, its block devices)
+        back = threading.Event()
+
+        def moving_vfs(*args, **kwargs):
+            raise db_exc.DBConnectionError('database gone')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_vfio_lm.changes.compute_live_migration_pf_limit.'
+            'moving_vfs', moving_vfs))
+        for name in ('instance_get_by_uuid',
+                     'block_device_mapping_get_all_by_instance'):
+            real = getattr(nova.db.main.api, name)
+
+            def down(*args, _real=real, **kwargs):
+                if not back.is_set():
+                    raise db_exc.DBConnectionError('database gone')
+                return _real(*args, **kwargs)
+
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova.db.main.api.' + name, down))
+        for _ in range(300):  # a bound, not a timing assertion
+            if 'its rollback waits for it' in self.stdlog.logger.output:
+                break
+            time.sleep(0.1)
+        back.set()
+
+        self.assert_rolled_back_while_waiting(
+            server_id, moving, 'failed while it waited for its PFs')
+        self.assertIn('The database and neutron answer again; its rollback '
+                      'goes on', self.stdlog.logger.output)
 
 
 class QueuePlaceTest(_PfLimitCloud):
