@@ -13,6 +13,7 @@
 """Every change the plugin makes to Nova, one module each."""
 
 from nova_vfio_lm.changes import api_alias_check_at_start
+from nova_vfio_lm.changes import compute_failed_preparation_waits_for_backends
 from nova_vfio_lm.changes import compute_live_migration_card_check
 from nova_vfio_lm.changes import compute_live_migration_claims_kept_at_audit
 from nova_vfio_lm.changes import compute_live_migration_claims_renewed
@@ -83,6 +84,7 @@ ALL = (
     libvirt_live_migration_no_post_copy.CHANGE,
     libvirt_live_migration_progress_save.CHANGE,
     libvirt_live_migration_post_waits_for_backends.CHANGE,
+    compute_failed_preparation_waits_for_backends.CHANGE,
     live_migrate_data_moving_ports.CHANGE,
     conductor_live_migration_port_scheduling.CHANGE,
     compute_live_migration_port_claim.CHANGE,

@@ -13,11 +13,14 @@
 """Live migration of servers with flavor-based live-migratable VFs."""
 
 import re
+import threading
 import time
 
 import fixtures
+import nova.db.main.api
 from nova import exception
 from nova import objects
+from oslo_db import exception as db_exc
 import oslo_messaging as messaging
 
 from nova_vfio_lm_cloud.inprocess import cloud
@@ -286,6 +289,46 @@ class PreLiveMigrationFailureTest(_LiveMigrationCloud):
 
         self.assertIn(migration['status'], ('error', 'failed'))
         self.assert_untouched_on_source(server, vfs, (4, 4))
+
+    def test_database_down_when_it_fails_cleans_up_once_it_is_back(self):
+        # the destination's preparation fails because the database went
+        # down; the source's clean-up then meets the same database
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_vfio_lm.backend_wait.POLL', 0.1))
+        back = threading.Event()
+        down = threading.Event()
+        for name in ('instance_get_by_uuid', 'migration_update'):
+            real = getattr(nova.db.main.api, name)
+
+            def read(*args, _real=real, **kwargs):
+                if down.is_set() and not back.is_set():
+                    raise db_exc.DBConnectionError('database gone')
+                return _real(*args, **kwargs)
+
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova.db.main.api.' + name, read))
+
+        def pre_live_migration(*args, **kwargs):
+            down.set()
+            raise db_exc.DBConnectionError('database gone')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.pre_live_migration',
+            pre_live_migration))
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+        self.start_live_migration(server, host='compute2')
+        for _ in range(600):  # a bound, not a timing assertion
+            if 'its clean-up waits for it' in self.stdlog.logger.output:
+                break
+            time.sleep(0.1)
+        back.set()
+
+        server, migration = self.wait_for_live_migration(server)
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assert_untouched_on_source(server, vfs, (4, 4))
+        self.assertIn('The database and neutron answer again; its clean-up '
+                      'goes on', self.stdlog.logger.output)
 
 
 class SourceWithoutPluginTest(_LiveMigrationCloud):
