@@ -164,35 +164,36 @@ class LocalCloud:
         """
         rest = client_mod.Rest(self.clouds_yaml)
         hosts = set(self.layout)
-        deadline = time.monotonic() + timeout
-        said = None
-        while time.monotonic() < deadline:
+        seen = {'up': set(), 'providers': set(), 'agents': set()}
+        said = []
+
+        def ready():
             audited = {host for host, offset in (fresh or {}).items()
                        if AUDIT_LOGGED in supervisor_mod.read_from(
                            self.sup.log_path('nova-compute-%s' % host),
                            offset)}
             if audited != set(fresh or {}):
-                time.sleep(1)
-                continue
+                return False
             services = rest.compute('/os-services',
                                     binary='nova-compute')['services']
-            up = {s['host'] for s in services if s['state'] == 'up'}
-            providers = {p['name'] for p in rest.placement(
+            up = seen['up'] = {s['host'] for s in services
+                               if s['state'] == 'up'}
+            providers = seen['providers'] = {p['name'] for p in rest.placement(
                 '/resource_providers')['resource_providers']}
-            agents = {a['host'] for a in rest.network(
+            agents = seen['agents'] = {a['host'] for a in rest.network(
                 '/agents', agent_type='NIC Switch agent')['agents']
                 if a['alive']}
             if hosts <= up and hosts <= providers and hosts <= agents:
-                return
+                return True
             awaited = '; '.join('%s: %s' % (what, ', '.join(sorted(missing)))
                                 for what, missing in (
                                     ('compute services up', hosts - up),
                                     ('resource providers', hosts - providers),
                                     ('SR-IOV agents alive', hosts - agents))
                                 if missing)
-            if progress and awaited != said:
+            if progress and awaited not in said[-1:]:
                 progress('waiting for %s' % awaited)
-                said = awaited
+                said.append(awaited)
             for name in (['nova-compute-%s' % host for host in hosts - up]
                          + [neutron_mod.AGENT % host
                             for host in hosts - agents]):
@@ -200,12 +201,14 @@ class LocalCloud:
                     raise supervisor_mod.ServiceFailed(
                         '%s exited; its log:\n%s' % (name, supervisor_mod.tail(
                             self.sup.log_path(name))))
-            time.sleep(1)
-        raise supervisor_mod.ServiceFailed(
-            'computes %s did not come up within %d s; services up: %s, '
-            'resource providers: %s, SR-IOV agents alive: %s' % (
-                ', '.join(sorted(hosts)), timeout, sorted(up),
-                sorted(providers), sorted(agents)))
+            return False
+
+        if not supervisor_mod.poll(ready, timeout, 1):
+            raise supervisor_mod.ServiceFailed(
+                'computes %s did not come up within %d s; services up: %s, '
+                'resource providers: %s, SR-IOV agents alive: %s' % (
+                    ', '.join(sorted(hosts)), timeout, sorted(seen['up']),
+                    sorted(seen['providers']), sorted(seen['agents'])))
 
     def create_flavors(self):
         """The PCI flavors of :mod:`.layout` and ``plain`` (openstacksdk)."""

@@ -42,7 +42,6 @@ import importlib
 import json
 import os
 import sys
-import time
 import types
 import urllib.parse
 
@@ -57,6 +56,7 @@ from nova_vfio_lm_cloud.inprocess import fakelibvirt_jobs
 from nova_vfio_lm_cloud.inprocess import fakelibvirt_netdevs
 from nova_vfio_lm_cloud import layout
 from nova_vfio_lm_cloud import stand_in_gate
+from nova_vfio_lm_cloud import supervisor
 
 # before Nova's fake is set up: only in a compute of a test cloud
 stand_in_gate.check('The fake libvirt binding')
@@ -332,15 +332,13 @@ def _migration_error(message, code=_fake.VIR_ERR_OPERATION_FAILED):
 
 def _wait_held(domain, hyper, uuid):
     """Wait while the migration is held; return what ended the wait."""
-    deadline = time.monotonic() + hypervisor_mod.HOLD_LIMIT
-    while time.monotonic() < deadline:
+    def decided():
         if getattr(domain, '_vfio_lm_abort', False):
             return 'abort'
         decision = hyper.decision(uuid)
-        if decision in ('release', 'fail'):
-            return decision
-        time.sleep(0.2)
-    return 'fail'
+        return decision if decision in ('release', 'fail') else None
+
+    return supervisor.poll(decided, hypervisor_mod.HOLD_LIMIT, 0.2) or 'fail'
 
 
 def migrateToURI3(domain, dconnuri, params, flags):

@@ -79,20 +79,17 @@ class Glance(service.Service):
 
     def upload_tiny_image(self, name='tiny'):
         """A public 1 MiB raw image ``name``; its id (reused if active)."""
-        session = self.keystone.session()
-        images = self.run.url(self.name, '/v2/images')
-        for image in session.get(images, params={'name': name}).json()[
-                'images']:
-            if image['status'] == 'active':
-                return image['id']
-            session.delete('%s/%s' % (images, image['id']))
+        images = self.keystone.connection().image
+        for image in images.images(name=name):
+            if image.status == 'active':
+                return image.id
+            images.delete_image(image)
         path = self.run.file('images', '%s.raw' % name)
         with open(path, 'wb') as f:
             f.truncate(TINY_IMAGE_SIZE)
-        image = session.post(images, json={
-            'name': name, 'disk_format': 'raw', 'container_format': 'bare',
-            'visibility': 'public'}).json()
         with open(path, 'rb') as f:
-            session.put('%s/%s/file' % (images, image['id']), data=f.read(),
-                        headers={'Content-Type': 'application/octet-stream'})
-        return image['id']
+            # PUT upload (no import task); no own duplicate check, see above
+            return images.create_image(
+                name, data=f.read(), disk_format='raw',
+                container_format='bare', visibility='public',
+                allow_duplicates=True).id

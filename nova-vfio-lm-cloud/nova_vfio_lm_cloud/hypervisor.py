@@ -30,6 +30,8 @@ import time
 from lxml import etree
 from oslo_utils import uuidutils
 
+from nova_vfio_lm_cloud import supervisor
+
 #: ``complete``: migrations finish at once; ``hold``: each waits, running,
 #: until released, failed or aborted; ``fail``: the hypervisor fails each.
 MODES = ('complete', 'hold', 'fail')
@@ -152,9 +154,7 @@ class Hypervisor:
         if not os.path.exists(path):
             return
         _write(path, 'paused\n')
-        deadline = time.monotonic() + HOLD_LIMIT
-        while os.path.exists(path) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        supervisor.poll(lambda: not os.path.exists(path), HOLD_LIMIT, 0.2)
 
     # -- domains -------------------------------------------------------
 

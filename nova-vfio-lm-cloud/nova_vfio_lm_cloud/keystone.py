@@ -25,8 +25,7 @@ import grp
 import os
 import pwd
 
-from keystoneauth1.identity import v3
-from keystoneauth1 import session as ks_session
+import openstack.connection
 import yaml
 
 from nova_vfio_lm_cloud import runfolder
@@ -53,7 +52,6 @@ class Keystone(service.Service):
     def __init__(self, run, sup, db, bindir=None):
         super().__init__(run, sup, bindir=bindir)
         self.db = db
-        self._session = None
 
     def conf_path(self):
         return os.path.join(self.config_dir(), 'keystone.conf')
@@ -116,75 +114,60 @@ class Keystone(service.Service):
         """The password of Keystone user ``user``."""
         return super().password('keystone-%s' % user)
 
-    def session(self):
-        """A keystoneauth session of ``admin`` in project ``admin``."""
-        if self._session is None:
-            auth = v3.Password(
-                auth_url=self.url(), username='admin',
-                password=self.password('admin'), project_name='admin',
-                user_domain_name='Default', project_domain_name='Default')
-            self._session = ks_session.Session(auth=auth)
-        return self._session
+    def connection(self):
+        """openstacksdk as ``admin`` in project ``admin``.
 
-    def _api(self, method, path, **kwargs):
-        return self.session().request(
-            self.url('/v3' + path), method, raise_exc=True, **kwargs)
-
-    def _find(self, collection, **filters):
-        """The first ``collection`` entry matching ``filters``, or None."""
-        found = self._api('GET', '/%s' % collection, params=filters).json()
-        return (found[collection] or [None])[0]
-
-    def _ensure(self, collection, body, **filters):
-        """The id of the entry ``filters`` finds, created from ``body``."""
-        entry = self._find(collection, **filters)
-        if entry is None:
-            entry = self._api('POST', '/%s' % collection, json={
-                collection[:-1]: body}).json()[collection[:-1]]
-        return entry['id']
-
-    def _named(self, collection, name, **extra):
-        body = dict(extra, name=name)
-        if collection in ('projects', 'users'):
-            body['domain_id'] = 'default'
-        return self._ensure(collection, body, name=name)
-
-    def _user(self, name, project_id, role_ids):
-        user_id = self._named('users', name, password=self.password(name),
-                              default_project_id=project_id)
-        for role_id in role_ids:
-            self._api('PUT', '/projects/%s/users/%s/roles/%s' % (
-                project_id, user_id, role_id))
+        A new one each call: a connection keeps the catalog of its first
+        token, and services register between calls.
+        """
+        return openstack.connection.Connection(
+            auth_url=self.url(), username='admin',
+            password=self.password('admin'), project_name='admin',
+            user_domain_name='Default', project_domain_name='Default',
+            region_name=REGION, identity_api_version='3')
 
     def create_accounts(self):
         """Projects ``service`` and ``demo``, service users, ``demo``."""
-        roles = {role['name']: role['id']
-                 for role in self._api('GET', '/roles').json()['roles']}
+        identity = self.connection().identity
+        roles = {role.name: role.id for role in identity.roles()}
         for name in ('admin', 'member', 'reader', 'service'):
             if name not in roles:  # bootstrap makes ``service`` from 2023.2
-                roles[name] = self._named('roles', name)
-        service_id = self._named('projects', 'service',
-                                 description='Service users')
-        demo_id = self._named('projects', 'demo', description='A member')
+                roles[name] = identity.create_role(name=name).id
+        service_id = _ensure(identity.projects, identity.create_project,
+                             name='service', domain_id='default',
+                             description='Service users')
+        demo_id = _ensure(identity.projects, identity.create_project,
+                          name='demo', domain_id='default',
+                          description='A member')
         for name in SERVICE_USERS:
-            self._user(name, service_id, (roles['admin'], roles['service']))
-        self._user('demo', demo_id, (roles['member'], roles['reader']))
+            self._user(identity, name, service_id,
+                       (roles['admin'], roles['service']))
+        self._user(identity, 'demo', demo_id,
+                   (roles['member'], roles['reader']))
+
+    def _user(self, identity, name, project_id, role_ids):
+        user_id = _ensure(identity.users, identity.create_user, name=name,
+                          domain_id='default', password=self.password(name),
+                          default_project_id=project_id)
+        for role_id in role_ids:
+            identity.assign_project_role_to_user(project_id, user_id,
+                                                 role_id)
 
     def register_service(self, service_type, name, url):
         """A catalog entry: service plus public/internal/admin endpoints."""
-        service_id = self._ensure('services', {
-            'type': service_type, 'name': name}, type=service_type,
-            name=name)
+        identity = self.connection().identity
+        service_id = _ensure(identity.services, identity.create_service,
+                             type=service_type, name=name)
         for interface in ('public', 'internal', 'admin'):
-            endpoint = self._find('endpoints', service_id=service_id,
-                                  interface=interface, region_id=REGION)
+            endpoint = next(identity.endpoints(
+                service_id=service_id, interface=interface,
+                region_id=REGION), None)
             if endpoint is None:
-                self._api('POST', '/endpoints', json={'endpoint': {
-                    'service_id': service_id, 'interface': interface,
-                    'region_id': REGION, 'url': url}})
-            elif endpoint['url'] != url:
-                self._api('PATCH', '/endpoints/%s' % endpoint['id'],
-                          json={'endpoint': {'url': url}})
+                identity.create_endpoint(
+                    service_id=service_id, interface=interface,
+                    region_id=REGION, url=url)
+            elif endpoint.url != url:
+                identity.update_endpoint(endpoint, url=url)
 
     # -- how services and clients authenticate ------------------------------
 
@@ -232,3 +215,16 @@ class Keystone(service.Service):
                 MEMBER_CLOUD: cloud('demo', 'demo')}}, f,
                 default_flow_style=False)
         return path
+
+
+def _ensure(find, create, name=None, type=None, **attrs):
+    """The id of the entry ``find`` lists by name (and type), else a new one.
+
+    Makes :meth:`Keystone.create_accounts` and ``register_service`` safe to
+    run again; an existing entry is left as it is.
+    """
+    filters = {key: value for key, value in (('name', name), ('type', type))
+               if value is not None}
+    for entry in find(**filters):
+        return entry.id
+    return create(**dict(attrs, **filters)).id

@@ -26,13 +26,23 @@ import signal
 import subprocess
 import time
 
+import psutil
+import tenacity
+
 
 class ServiceFailed(RuntimeError):
     """A process died or did not become ready; the message has its log."""
 
 
 def _start_ticks(pid):
-    """The kernel's start time of ``pid`` (to tell a reused PID apart)."""
+    """The kernel's start time of ``pid`` (to tell a reused PID apart).
+
+    Read from /proc rather than ``psutil.Process.create_time()``: that is
+    boot time plus these ticks in wall-clock seconds, so it moves when the
+    clock is set, and psutil 5.9 and 7.x compute it differently; a record
+    written by ``up`` must match exactly when ``down`` reads it later,
+    maybe from another environment.
+    """
     try:
         with open('/proc/%d/stat' % pid) as f:
             fields = f.read().rsplit(')', 1)[1].split()
@@ -42,12 +52,24 @@ def _start_ticks(pid):
 
 
 def _alive(pid):
+    """Whether ``pid`` runs; a zombie has ended, only not been reaped."""
     try:
-        with open('/proc/%d/stat' % pid) as f:
-            state = f.read().rsplit(')', 1)[1].split()[0]
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return state != 'Z'
+
+
+def poll(check, timeout, interval):
+    """Call ``check()`` every ``interval`` s until it returns a true value.
+
+    :returns: that value, or the last false one after ``timeout`` s.
+    :raises: whatever ``check`` raises (a process that died ends a wait).
+    """
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_delay(timeout),
+        wait=tenacity.wait_fixed(interval),
+        retry=tenacity.retry_if_not_result(bool),
+        retry_error_callback=lambda state: state.outcome.result())(check)
 
 
 def tail(path, lines=30):
@@ -165,25 +187,23 @@ class Supervisor:
             return False
         return True
 
+    def _wait_ended(self, pids, timeout, interval=0.1):
+        """Whether all of ``{name: pid}`` ended within ``timeout`` s."""
+        def ended():
+            for name in pids:
+                self._reap(name)
+            return not any(_alive(pid) for pid in pids.values())
+        return poll(ended, timeout, interval)
+
     def stop(self, name, timeout=30):
         """Stop ``name``: SIGTERM to its group, SIGKILL after ``timeout``."""
         record = self._record(name)
         pid = self.pid(name)
         if pid:
             self.signal(name, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                self._reap(name)
-                if not _alive(pid):
-                    break
-                time.sleep(0.1)
-            else:
+            if not self._wait_ended({name: pid}, timeout):
                 self.signal(name, signal.SIGKILL)
-                for _ in range(50):
-                    self._reap(name)
-                    if not _alive(pid):
-                        break
-                    time.sleep(0.1)
+                self._wait_ended({name: pid}, 5)
         if pid and record:
             # workers left behind in the group (uwsgi, mariadbd helpers)
             try:
@@ -199,12 +219,9 @@ class Supervisor:
     def kill(self, name):
         """SIGKILL ``name`` at once, as a crash would; its record stays."""
         pid = self.pid(name)
-        self.signal(name, signal.SIGKILL)
-        for _ in range(100):
-            self._reap(name)
-            if not pid or not _alive(pid):
-                return
-            time.sleep(0.05)
+        if pid:
+            self.signal(name, signal.SIGKILL)
+            self._wait_ended({name: pid}, 5, interval=0.05)
 
     def stop_all(self, timeout=30, last=(), progress=None):
         """Stop every recorded service; those named in ``last`` after.
@@ -226,12 +243,7 @@ class Supervisor:
         if pids:
             say('stopping %d services (SIGTERM, %d s at most): %s'
                 % (len(pids), timeout, ', '.join(sorted(pids))))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(
-                _alive(pid) for pid in pids.values()):
-            for name in pids:
-                self._reap(name)
-            time.sleep(0.1)
+        self._wait_ended(pids, timeout)
         lingering = sorted(name for name, pid in pids.items()
                            if _alive(pid))
         if lingering:
@@ -247,17 +259,18 @@ class Supervisor:
 
     def wait_ready(self, name, ready, timeout=60, interval=0.25):
         """Poll ``ready()`` until true; fail if ``name`` dies or times out."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answered():
             self._reap(name)
             try:
                 if ready():
-                    return
+                    return True
             except Exception:  # noqa: S110 - not ready yet
                 pass
             if not self.pid(name):
                 raise ServiceFailed('%s exited while starting; its log:\n%s'
                                     % (name, tail(self.log_path(name))))
-            time.sleep(interval)
-        raise ServiceFailed('%s was not ready within %d s; its log:\n%s'
-                            % (name, timeout, tail(self.log_path(name))))
+            return False
+
+        if not poll(answered, timeout, interval):
+            raise ServiceFailed('%s was not ready within %d s; its log:\n%s'
+                                % (name, timeout, tail(self.log_path(name))))

@@ -31,7 +31,8 @@ service uses the same one.
 
 import os
 import subprocess
-import time
+
+import tenacity
 
 from nova_vfio_lm_cloud import service
 
@@ -169,16 +170,19 @@ def online_data_migrations(cloud, attempts=10):
     """
     argv = [cloud.nova.bin('nova-manage'), '--config-file', cloud.nova.conf,
             'db', 'online_data_migrations']
-    for _ in range(attempts):
-        code, output = check_command(cloud, argv)
-        if code == 0:
-            return output
-        if code != 1:
-            raise UpgradeError('online_data_migrations exited %d:\n%s'
-                               % (code, output))
-        time.sleep(1)
-    raise UpgradeError('online_data_migrations still had work after %d runs'
-                       % attempts)
+    code, output = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_fixed(1),
+        retry=tenacity.retry_if_result(lambda result: result[0] == 1),
+        retry_error_callback=lambda state: state.outcome.result())(
+            check_command, cloud, argv)
+    if code == 1:
+        raise UpgradeError('online_data_migrations still had work after '
+                           '%d runs' % attempts)
+    if code:
+        raise UpgradeError('online_data_migrations exited %d:\n%s'
+                           % (code, output))
+    return output
 
 
 def describe(cloud):
