@@ -104,6 +104,7 @@ class LocalCloud:
 
         self.run.check_owned()  # before anything in it is stopped or removed
         self.clean_stale()
+        self.run.check_ports_free()
         packages.ensure_debian_packages()
         self.run.create()
         self.run.save('layout', self.layout)

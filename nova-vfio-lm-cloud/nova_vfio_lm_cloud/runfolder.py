@@ -22,6 +22,7 @@ import configparser
 import json
 import os
 import shutil
+import socket
 
 #: The run folder unless ``NOVA_VFIO_LM_CLOUD_DIR`` names another.
 DEFAULT_PATH = '/var/tmp/nova-vfio-lm-cloud'
@@ -128,6 +129,31 @@ class RunFolder:
                 'else; remove it or name another with $%s' % (
                     self.path, found.st_uid, found.st_mode & 0o777,
                     os.geteuid(), PATH_ENV))
+
+    def check_ports_free(self):
+        """Refuse to start when something listens on one of the ports.
+
+        Started anyway, the service on that port would fail with its own
+        message (MariaDB: "Address already in use") and ``up`` would stop
+        what it started; said first, the operator knows which port and
+        what to change. Call after the folder's previous cloud stopped.
+        """
+        busy = []
+        for service, offset in sorted(PORTS.items(), key=lambda i: i[1]):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                # a port left in TIME_WAIT by a stopped cloud is free
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((HOST, self.base_port + offset))
+                except OSError:
+                    busy.append('%d (%s)' % (self.base_port + offset,
+                                             service))
+        if busy:
+            raise RunFolderError(
+                'something else listens on %s port %s of this cloud: '
+                'another cloud or server; stop it, or choose other ports '
+                'with $%s (now %d)' % (HOST, ', '.join(busy), BASE_PORT_ENV,
+                                       self.base_port))
 
     def create(self):
         self.check_owned()

@@ -12,6 +12,8 @@
 
 """The local cloud's run folder refuses a base port it cannot use."""
 
+import socket
+
 import testtools
 
 from nova_vfio_lm_cloud import runfolder
@@ -30,6 +32,25 @@ class BasePortTest(testtools.TestCase):
                                       base_port=value)
             self.assertIn(runfolder.BASE_PORT_ENV, str(error))
             self.assertIn(repr(value), str(error))
+
+    def test_a_port_something_listens_on_is_refused_before_start(self):
+        # a base port whose ports are free here: the kernel's pick for
+        # mariadb's, the others counted from it
+        with socket.socket() as first:
+            first.bind((runfolder.HOST, 0))
+            base = first.getsockname()[1] - runfolder.PORTS['mariadb']
+        if not 1024 <= base <= 65535 - max(runfolder.PORTS.values()):
+            self.skipTest('the kernel picked a port out of range')
+        run = runfolder.RunFolder('/tmp/x', base_port=str(base))
+        with socket.socket() as holder:
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            holder.bind((runfolder.HOST, run.port('mariadb')))
+            holder.listen()
+            error = self.assertRaises(runfolder.RunFolderError,
+                                      run.check_ports_free)
+        self.assertIn('port %d (mariadb)' % run.port('mariadb'), str(error))
+        self.assertIn(runfolder.BASE_PORT_ENV, str(error))
+        run.check_ports_free()  # once the holder closed
 
 
 class StaleLayoutTest(testtools.TestCase):
