@@ -20,7 +20,9 @@ use to the next server. Where the plugin frees or lets Nova free PCI
 devices for a server it believes gone (a resource audit's clean-up, a
 rollback at the destination, a refused pre-check), the hypervisor is asked
 first: a device a running guest uses is kept, loudly, until an operator
-acts (see the admin guide, "A guest runs where Nova does not place it").
+acts (see the admin guide, "A guest runs where Nova does not place it"),
+and so is a device that its own server's guest, shut off on this host,
+still names (a resize being reverted).
 """
 
 import contextlib
@@ -111,8 +113,11 @@ def _address(element):
         for key in ('domain', 'bus', 'slot', 'function'))
 
 
-def in_use(driver):
+def in_use(driver, running=True):
     """``{PCI address: server UUID}`` for the guests ``driver`` runs.
+
+    With ``running=False``, for the guests it keeps defined but shut off
+    instead.
 
     :returns: None for a driver that cannot tell (not libvirt).
     :raises: whatever the hypervisor raises when it cannot be asked.
@@ -120,9 +125,12 @@ def in_use(driver):
     host = getattr(driver, '_host', None)
     if host is None or not hasattr(host, 'list_guests'):
         return None
+    guests = host.list_guests(only_running=running)
+    if not running:
+        guests = [guest for guest in guests if not guest.is_active()]
     found = {}
     vdpa = {}  # {character device: server UUID}
-    for guest in host.list_guests(only_running=True):
+    for guest in guests:
         xml_doc = etree.fromstring(guest.get_xml_desc())
         for address in guest_pci_addresses(xml_doc):
             found[address] = guest.uuid
@@ -135,6 +143,18 @@ def in_use(driver):
     return found
 
 
+def _asked(driver, running):
+    """:func:`in_use`, once per :func:`hypervisor_checked` block."""
+    key = (id(driver), running)
+    found = _scope.found
+    if key not in found:
+        try:
+            found[key] = in_use(driver, running=running)
+        except Exception:
+            found[key] = UNKNOWN
+    return found[key]
+
+
 def user_of(driver, address):
     """The server whose running guest uses ``address``, else None.
 
@@ -144,15 +164,27 @@ def user_of(driver, address):
     """
     if driver is None:
         return None
-    found = _scope.found
-    if id(driver) not in found:
-        try:
-            found[id(driver)] = in_use(driver)
-        except Exception:
-            found[id(driver)] = UNKNOWN
-    devices = found[id(driver)]
+    devices = _asked(driver, running=True)
     if devices == UNKNOWN:
         return UNKNOWN
     if devices is None:
         return None
     return devices.get(address.lower())
+
+
+def named_by_own_stopped_guest(driver, address, owner):
+    """Whether ``owner``'s own guest here, shut off, names ``address``.
+
+    A resize being reverted: Nova's destination records the migration
+    reverted before the source takes the server back, so a source audit
+    in between finds the server neither on its host nor migrating, while
+    the source's guest, shut off since the resize, is about to start again
+    on these devices. Inside :func:`hypervisor_checked` only; a hypervisor
+    that cannot be asked answers True: nothing is freed on a guess.
+    """
+    if driver is None or owner is None:
+        return False
+    devices = _asked(driver, running=False)
+    if devices == UNKNOWN:
+        return True
+    return devices is not None and devices.get(address.lower()) == owner

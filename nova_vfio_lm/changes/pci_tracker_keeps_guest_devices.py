@@ -24,9 +24,13 @@ claimed or allocated as it was, and the compute logs an ERROR naming the
 device, the guest's server and Nova's record at every audit until an
 operator acts. Once the guest is gone, the next audit frees the device.
 
-Frees Nova makes after its driver stopped the guest (deletion, resize,
-the source's post-migration once the hypervisor reported the job done)
-are left as they are. Whatever freed a device in use (an unchecked free,
+Nor is a device freed that its own server's guest, shut off on this
+host, still names: Nova's destination records a resize reverted before
+the source takes the server back, and a source audit in between would
+free the devices the source's guest starts on again. Frees Nova makes
+after its driver undefined the guest (deletion, a confirmed resize, the
+source's post-migration once the hypervisor reported the job done) are
+left as they are. Whatever freed a device in use (an unchecked free,
 a record edited by hand, a guest started outside Nova), every claim (a
 boot, a resize, a live migration's destination) asks the hypervisor too:
 a device Nova records available but a running guest of another server
@@ -45,7 +49,7 @@ OPERATOR_ACTION = ('admin guide, "A guest runs where Nova does not place '
                    'it"')
 
 
-def _keep(tracker, dev, user):
+def _keep_in_books(tracker, dev):
     """Leave ``dev`` claimed or allocated, in the tracker's books too."""
     from nova.objects import fields
 
@@ -54,6 +58,11 @@ def _keep(tracker, dev, user):
     devices = books.setdefault(dev.instance_uuid, [])
     if dev not in devices:
         devices.append(dev)
+
+
+def _keep(tracker, dev, user):
+    """Keep a device a running guest uses, with an ERROR each time."""
+    _keep_in_books(tracker, dev)
     LOG.error('PCI device %(address)s is in use by the running guest of '
               'server %(user)s on this host, but Nova would free it: it is '
               '%(status)s for server %(owner)s, which Nova does not place '
@@ -61,6 +70,18 @@ def _keep(tracker, dev, user):
               'see the %(action)s.',
               {'address': dev.address, 'user': user, 'status': dev.status,
                'owner': dev.instance_uuid, 'action': OPERATOR_ACTION})
+
+
+def _keep_for_stopped_guest(tracker, dev):
+    """Keep a device its own server's shut-off guest here still names."""
+    _keep_in_books(tracker, dev)
+    LOG.warning('PCI device %(address)s stays %(status)s for server '
+                '%(owner)s: Nova does not place the server here, but its '
+                'guest on this host, shut off, still names the device (a '
+                'resize being reverted starts it again). It is freed once '
+                'the guest is undefined; if it stays, see the %(action)s.',
+                {'address': dev.address, 'status': dev.status,
+                 'owner': dev.instance_uuid, 'action': OPERATOR_ACTION})
 
 
 def _withhold(tracker, instance_uuid):
@@ -124,10 +145,14 @@ class PciTrackerKeepsGuestDevices(base.Change):
         def make_free(original):
             def _free_device(self, dev, *args, **kwargs):
                 if guest_devices.checking():
-                    user = guest_devices.user_of(
-                        getattr(self, 'vfio_lm_driver', None), dev.address)
+                    driver = getattr(self, 'vfio_lm_driver', None)
+                    user = guest_devices.user_of(driver, dev.address)
                     if user is not None:
                         _keep(self, dev, user)
+                        return None
+                    if guest_devices.named_by_own_stopped_guest(
+                            driver, dev.address, dev.instance_uuid):
+                        _keep_for_stopped_guest(self, dev)
                         return None
                 return original(self, dev, *args, **kwargs)
             return _free_device

@@ -848,6 +848,55 @@ class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
         self.assertEqual((4, 4), self.pci_counts('compute2'))
 
 
+class ResizeRevertAuditTest(_LiveMigrationCloud):
+
+    def test_source_audit_during_a_revert_keeps_the_vfs_its_guest_names(self):
+        # Nova's destination records the migration reverted before the
+        # source takes the server back; a source audit in between finds
+        # the server neither on its host nor migrating and frees the VFs
+        # that the source's guest, shut off since the resize, starts on
+        # again. The audit is run at that moment: as the source begins
+        # to take the server back.
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+        compute1 = self.computes['compute1']
+
+        def stopped_not_copied(driver, context, instance, *args, **kwargs):
+            driver.power_off(instance)
+            return '{}'
+
+        taking_back = compute1.manager.finish_revert_resize
+
+        def audited_first(context, *args, **kwargs):
+            compute1.manager.update_available_resource(context)
+            return taking_back(context, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver'
+            '.migrate_disk_and_power_off', stopped_not_copied))
+        self.useFixture(fixtures.MockPatchObject(
+            compute1.manager, 'finish_revert_resize',
+            side_effect=audited_first))
+        server = self._resize_server(
+            server, self.create_pci_flavor('lm-vf', 1))
+        self.assertEqual('compute2', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual({False}, {
+            compute1.driver._host.get_guest(
+                objects.Instance.get_by_uuid(self.ctxt, server['id'])
+            ).is_active()})
+
+        server = self._revert_resize(server)
+
+        self.assertEqual('compute1', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(vfs, self.device_addresses(server['id']))
+        self.assertEqual(vfs, sorted(
+            vf for vf, _managed in self.guest_hostdevs('compute1',
+                                                       server['id'])))
+        self.assertEqual((4, 3), self.pci_counts('compute1'))
+        self.assertIn('PCI device %s stays allocated for server %s' % (
+            vfs[0], server['id']), self.stdlog.logger.output)
+
+
 class GuestDeviceNotHandedOutTest(_LiveMigrationCloud):
 
     def test_a_claim_skips_a_vf_a_running_guest_uses(self):

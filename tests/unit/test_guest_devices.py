@@ -36,9 +36,13 @@ XML = """<domain>
 
 
 class _Guest:
-    def __init__(self, uuid, xml):
+    def __init__(self, uuid, xml, running=True):
         self.uuid = uuid
         self._xml = xml
+        self.running = running
+
+    def is_active(self):
+        return self.running
 
     def get_xml_desc(self):
         return self._xml
@@ -69,7 +73,8 @@ class _Host:
     def list_guests(self, only_running=True):
         if self.error:
             raise self.error
-        return list(self.guests)
+        return [guest for guest in self.guests
+                if guest.running or not only_running]
 
     def list_all_devices(self, flags=0):
         return [_NodeDevice(xml) for xml in self.devices]
@@ -103,11 +108,26 @@ class GuestDevicesTest(testtools.TestCase):
             self.assertIsNone(guest_devices.user_of(driver, '0000:81:00.3'))
         self.assertFalse(guest_devices.checking())
 
+    def test_a_shut_off_guest_keeps_only_its_own_servers_devices(self):
+        driver = _Driver(_Host([_Guest('g1', XML, running=False)]))
+        with guest_devices.hypervisor_checked():
+            self.assertIsNone(guest_devices.user_of(driver, '0000:81:00.2'))
+            self.assertTrue(guest_devices.named_by_own_stopped_guest(
+                driver, '0000:81:00.2', 'g1'))
+            self.assertFalse(guest_devices.named_by_own_stopped_guest(
+                driver, '0000:81:00.2', 'g2'))
+            self.assertFalse(guest_devices.named_by_own_stopped_guest(
+                driver, '0000:81:00.3', 'g1'))
+            self.assertFalse(guest_devices.named_by_own_stopped_guest(
+                None, '0000:81:00.2', 'g1'))
+
     def test_a_hypervisor_that_cannot_be_asked_keeps_everything(self):
         driver = _Driver(_Host(error=RuntimeError('libvirtd down')))
         with guest_devices.hypervisor_checked():
             self.assertEqual(guest_devices.UNKNOWN, guest_devices.user_of(
                 driver, '0000:81:00.2'))
+            self.assertTrue(guest_devices.named_by_own_stopped_guest(
+                driver, '0000:81:00.2', 'g1'))
 
     def test_a_driver_that_cannot_tell_keeps_nothing(self):
         with guest_devices.hypervisor_checked():
