@@ -14,10 +14,8 @@
 
 import re
 import threading
-import time
 
 import fixtures
-import nova.db.main.api
 from nova import exception
 from nova import objects
 from oslo_db import exception as db_exc
@@ -257,10 +255,8 @@ class PostCopyForceCompleteTest(_LiveMigrationCloud):
         self.api.force_complete_migration(server['id'], migration['id'])
         domain = self.computes['compute1'].driver._host.get_connection(
         ).lookupByUUIDString(server['id'])
-        for _ in range(100):  # a bound, not a timing assertion
-            if domain.info()[0] == fakelibvirt.VIR_DOMAIN_PAUSED:
-                break
-            time.sleep(0.1)
+        self.wait_until(
+            lambda: domain.info()[0] == fakelibvirt.VIR_DOMAIN_PAUSED)
         self.assertEqual(fakelibvirt.VIR_DOMAIN_PAUSED, domain.info()[0])
         self.assertEqual(['running'], [
             m['status'] for m in self.live_migrations(server['id'])])
@@ -293,20 +289,10 @@ class PreLiveMigrationFailureTest(_LiveMigrationCloud):
     def test_database_down_when_it_fails_cleans_up_once_it_is_back(self):
         # the destination's preparation fails because the database went
         # down; the source's clean-up then meets the same database
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova_vfio_lm.backend_wait.POLL', 0.1))
-        back = threading.Event()
+        self.quick_backend_wait()
         down = threading.Event()
-        for name in ('instance_get_by_uuid', 'migration_update'):
-            real = getattr(nova.db.main.api, name)
-
-            def read(*args, _real=real, **kwargs):
-                if down.is_set() and not back.is_set():
-                    raise db_exc.DBConnectionError('database gone')
-                return _real(*args, **kwargs)
-
-            self.useFixture(fixtures.MonkeyPatch(
-                'nova.db.main.api.' + name, read))
+        back = self.database_down('instance_get_by_uuid', 'migration_update',
+                                  when=down)
 
         def pre_live_migration(*args, **kwargs):
             down.set()
@@ -318,10 +304,7 @@ class PreLiveMigrationFailureTest(_LiveMigrationCloud):
         server = self.boot_on('compute1')
         vfs = self.device_addresses(server['id'])
         self.start_live_migration(server, host='compute2')
-        for _ in range(600):  # a bound, not a timing assertion
-            if 'its clean-up waits for it' in self.stdlog.logger.output:
-                break
-            time.sleep(0.1)
+        self.wait_for_log('its clean-up waits for it')
         back.set()
 
         server, migration = self.wait_for_live_migration(server)
@@ -672,10 +655,7 @@ class HeldMigrationTest(_LiveMigrationCloud):
         # again, the scheduler choosing, with no audit in between
         self.release_live_migrations()
         self.start_live_migration(server)
-        for _ in range(100):  # a bound, not a timing assertion
-            if len(self.live_migrations(server['id'])) == 2:
-                break
-            time.sleep(0.1)
+        self.wait_until(lambda: len(self.live_migrations(server['id'])) == 2)
         server, migration = self.wait_for_live_migration(server)
 
         self.assertEqual(('completed', 'compute2'), (
@@ -1002,10 +982,7 @@ class LostProgressSaveTest(_LiveMigrationCloud):
         server = self.boot_on('compute1', count=2)
         self.start_live_migration(server, host='compute2')
         self.wait_until_held(server)
-        for _ in range(100):  # a bound, not a timing assertion
-            if lost:
-                break
-            time.sleep(0.1)
+        self.wait_until(lambda: lost)
         self.assertTrue(lost)
 
         self.release_live_migrations()

@@ -14,7 +14,6 @@
 
 import collections
 import threading
-import time
 
 import fixtures
 import nova.conf
@@ -104,7 +103,7 @@ class _PfLimitCloud(cloud.VfioCloudTestCase):
             return not objects.MigrationList.get_by_filters(self.ctxt, {
                 'migration_type': 'live-migration',
                 'status': list(pf_limit.IN_PROGRESS_STATUSES)})
-        self.wait_for(ended)
+        self.wait_until(ended)
 
     def release_until_ended(self, servers):
         """Release each migration once in the hypervisor, until all end."""
@@ -113,20 +112,13 @@ class _PfLimitCloud(cloud.VfioCloudTestCase):
             return all(self.live_migrations(server['id'])[0]['status'] in
                        ('completed', 'error', 'failed', 'cancelled')
                        for server in servers)
-        self.assertTrue(self.wait_for(ended))
+        self.assertTrue(self.wait_until(ended))
 
     def boot_on(self, host):
         server = self._create_server(flavor_id=self.flavor,
                                      networks='none', host=host)
         self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
         return server
-
-    def wait_for(self, condition):
-        for _ in range(300):  # a bound, not a timing assertion
-            if condition():
-                return True
-            time.sleep(0.1)
-        return False
 
     def moved_and_waiting(self):
         return (set(self.in_hypervisor),
@@ -138,7 +130,7 @@ class _PfLimitCloud(cloud.VfioCloudTestCase):
         :returns: the servers in the hypervisor, those waiting (ids).
         """
         ids = {server['id'] for server in servers}
-        self.wait_for(lambda: ids <= set().union(*self.moved_and_waiting()))
+        self.wait_until(lambda: ids <= set().union(*self.moved_and_waiting()))
         return self.moved_and_waiting()
 
     def dest_vfs(self, server_id, host):
@@ -152,7 +144,7 @@ class _PfLimitCloud(cloud.VfioCloudTestCase):
         The migration ends on the source; compute2 frees its claim when
         the source's rollback reaches it, a moment later.
         """
-        self.wait_for(lambda: not self.dest_vfs(server_id, 'compute2'))
+        self.wait_until(lambda: not self.dest_vfs(server_id, 'compute2'))
         self.assertEqual([], self.dest_vfs(server_id, 'compute2'))
 
     def assert_landed(self, server, host):
@@ -212,7 +204,7 @@ class WaitTest(_PfLimitCloud):
         first = sorted(moving)[0]
         self.release(first)
         self.assert_landed({'id': first}, 'compute2')
-        self.assertTrue(self.wait_for(lambda: len(self.in_hypervisor) == 3))
+        self.assertTrue(self.wait_until(lambda: len(self.in_hypervisor) == 3))
         self.assertEqual(1, len(pf_limit.waiting_migrations()))
 
         # the others, each once it is in the hypervisor
@@ -308,35 +300,20 @@ class WaitTest(_PfLimitCloud):
             server_id, moving, 'failed while it waited for its PFs')
 
     def test_the_database_down_while_waiting_rolls_back_once_it_is_back(self):
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova_vfio_lm.backend_wait.POLL', 0.1))
+        self.quick_backend_wait()
         moving, server_id = self.one_waiting()
 
         # the database stops answering: the waiting migration's count and
         # the reads of its rollback (the server, its block devices)
-        back = threading.Event()
-
         def moving_vfs(*args, **kwargs):
             raise db_exc.DBConnectionError('database gone')
 
         self.useFixture(fixtures.MonkeyPatch(
             'nova_vfio_lm.changes.compute_live_migration_pf_limit.'
             'moving_vfs', moving_vfs))
-        for name in ('instance_get_by_uuid',
-                     'block_device_mapping_get_all_by_instance'):
-            real = getattr(nova.db.main.api, name)
-
-            def down(*args, _real=real, **kwargs):
-                if not back.is_set():
-                    raise db_exc.DBConnectionError('database gone')
-                return _real(*args, **kwargs)
-
-            self.useFixture(fixtures.MonkeyPatch(
-                'nova.db.main.api.' + name, down))
-        for _ in range(300):  # a bound, not a timing assertion
-            if 'its rollback waits for it' in self.stdlog.logger.output:
-                break
-            time.sleep(0.1)
+        back = self.database_down('instance_get_by_uuid',
+                                  'block_device_mapping_get_all_by_instance')
+        self.wait_for_log('its rollback waits for it')
         back.set()
 
         self.assert_rolled_back_while_waiting(
@@ -382,7 +359,7 @@ class QueuePlaceTest(_PfLimitCloud):
 
         self.start_live_migration(plain, host='compute2')
 
-        self.assertTrue(self.wait_for(
+        self.assertTrue(self.wait_until(
             lambda: plain['id'] in self.in_hypervisor),
             'the migration without VFs stays queued behind the one that '
             'waits for its PF')
@@ -427,7 +404,7 @@ class DownSourceTest(_PfLimitCloud):
         self.addCleanup(self.api.put_service_force_down, service['id'],
                         False)
 
-        self.assertTrue(self.wait_for(
+        self.assertTrue(self.wait_until(
             lambda: waiting['id'] in self.in_hypervisor))
         self.assertIn('is not counted against [vfio_lm] '
                       'max_migrating_vfs_per_pf: its source compute '

@@ -20,7 +20,6 @@ gets a live-migratable VF, one on ``bar`` a legacy one.
 
 import copy
 import threading
-import time
 
 import fixtures
 from nova import objects
@@ -418,8 +417,7 @@ class NeutronDownAfterSwitchOverTest(_PortCloud):
         return back
 
     def test_post_migration_waits_until_neutron_answers(self):
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova_vfio_lm.backend_wait.POLL', 0.1))
+        self.quick_backend_wait()
         port = self.migratable_port()
         server = self.boot_with_ports([port])
         self.plugged.clear()
@@ -428,10 +426,7 @@ class NeutronDownAfterSwitchOverTest(_PortCloud):
 
         back = self.neutron_down()
         self.release_live_migrations()
-        for _ in range(300):  # a bound, not a timing assertion
-            if 'its post-migration waits' in self.stdlog.logger.output:
-                break
-            time.sleep(0.1)
+        self.wait_for_log('its post-migration waits')
         back.set()
         server, migration = self.wait_for_live_migration(server)
 

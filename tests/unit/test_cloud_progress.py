@@ -16,14 +16,13 @@ A cloud's services get SIGTERM together and up to 30 s; an operator
 watching a silent ``down`` cannot tell a stuck compute from a slow one.
 """
 
-import os
 import sys
 
-import fixtures
 import testtools
 
-from nova_vfio_lm_cloud import runfolder
 from nova_vfio_lm_cloud import supervisor
+
+from tests.unit import run_folders
 
 SLEEPS = [sys.executable, '-c', 'import time; time.sleep(120)']
 #: ignores SIGTERM, as a compute stuck in its own shutdown does; says
@@ -37,10 +36,7 @@ class StopProgressTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        parent = self.useFixture(fixtures.TempDir()).path
-        os.chmod(parent, 0o755)  # the run folder's own rule
-        run = runfolder.RunFolder(os.path.join(parent, 'run'))
-        run.create()
+        run = self.useFixture(run_folders.RunFolder()).run
         self.sup = supervisor.Supervisor(run)
         self.addCleanup(self.sup.stop_all, timeout=1)
 

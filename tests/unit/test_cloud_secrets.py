@@ -25,12 +25,13 @@ import os
 import stat
 import subprocess
 
-import fixtures
 import testtools
 
 from nova_vfio_lm_cloud import runfolder
 from nova_vfio_lm_cloud import service
 from nova_vfio_lm_cloud import supervisor
+
+from tests.unit import run_folders
 
 
 def mode(path):
@@ -41,11 +42,8 @@ class CloudSecretsTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        parent = self.useFixture(fixtures.TempDir()).path
-        os.chmod(parent, 0o755)  # MariaDB's user walks down to its data
-        self.folder = os.path.join(parent, 'run')
-        self.run = runfolder.RunFolder(self.folder)
-        self.run.create()
+        folder = self.useFixture(run_folders.RunFolder())
+        self.folder, self.run = folder.path, folder.run
 
     def test_configs_and_state_are_owner_only(self):
         path = os.path.join(self.folder, 'etc', 'nova.conf')

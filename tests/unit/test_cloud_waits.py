@@ -26,9 +26,10 @@ from unittest import mock
 import fixtures
 import testtools
 
-from nova_vfio_lm_cloud import runfolder
 from nova_vfio_lm_cloud import supervisor
 from nova_vfio_lm_cloud import upgrade
+
+from tests.unit import run_folders
 
 SLEEPS = [sys.executable, '-c', 'import time; time.sleep(120)']
 EXITS = [sys.executable, '-c', 'print("bad config"); raise SystemExit(3)']
@@ -57,10 +58,7 @@ class SupervisorTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        parent = self.useFixture(fixtures.TempDir()).path
-        os.chmod(parent, 0o755)  # the run folder's own rule
-        run = runfolder.RunFolder(os.path.join(parent, 'run'))
-        run.create()
+        run = self.useFixture(run_folders.RunFolder()).run
         self.sup = supervisor.Supervisor(run)
         self.addCleanup(self.sup.stop_all, timeout=1)
 

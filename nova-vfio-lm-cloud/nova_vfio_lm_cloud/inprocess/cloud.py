@@ -22,6 +22,7 @@ drives the same class outside a test runner.
 import nova.tests.functional  # noqa: F401,I100 isort:skip
 
 import os
+import threading
 import time
 import urllib.parse
 
@@ -359,6 +360,52 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
             time.sleep(0.1)
         self.assertEqual(1, len(self.held_migrations))
         return migration
+
+    def wait_until(self, condition, attempts=300):
+        """Poll ``condition`` each tenth of a second, ``attempts`` times.
+
+        A hold point (the services reached a state), not a timing check.
+
+        :returns: whether the condition held.
+        """
+        for _ in range(attempts):
+            if condition():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def wait_for_log(self, text, attempts=600):
+        """Wait until the captured log holds ``text``, else fail."""
+        if not self.wait_until(lambda: text in self.stdlog.logger.output,
+                               attempts):
+            self.fail('the log never said %r' % text)
+
+    def database_down(self, *names, when=None):
+        """``nova.db.main.api`` functions fail as with the database gone.
+
+        :param names: the functions that fail.
+        :param when: an event; if given, they fail only once it is set.
+        :returns: the event that brings the database back.
+        """
+        from oslo_db import exception as db_exc
+
+        import nova.db.main.api
+
+        back = threading.Event()
+        for name in names:
+            def call(*args, _real=getattr(nova.db.main.api, name), **kwargs):
+                if not back.is_set() and (when is None or when.is_set()):
+                    raise db_exc.DBConnectionError('database gone')
+                return _real(*args, **kwargs)
+
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova.db.main.api.' + name, call))
+        return back
+
+    def quick_backend_wait(self):
+        """The plugin's wait for the database and neutron polls each 0.1 s."""
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_vfio_lm.backend_wait.POLL', 0.1))
 
     def use_stock_nova(self, cls, method):
         """Run ``cls.method`` as Nova does without the plugin.
