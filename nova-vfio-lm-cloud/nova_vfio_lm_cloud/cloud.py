@@ -40,6 +40,12 @@ from nova_vfio_lm_cloud import upgrade as upgrade_mod
 FLAVOR_RAM = 256
 #: What nova-compute logs at the end of each resource audit.
 AUDIT_LOGGED = 'Final resource view'
+#: What it logs (debug) as an audit begins, and as it ends: its records
+#: (PCI devices included) saved, after ``AUDIT_LOGGED``, or the audit
+#: failed (placement down, say).
+AUDIT_BEGUN = 'Auditing locally available compute resources for'
+AUDIT_ENDED = ('Compute_service record updated for',
+               'Error updating resources for node')
 #: The shared networks the cloud creates: name -> (physnet, VLAN, CIDR).
 NETWORKS = {
     'lm-net': ('physnet1', 101, '10.1.0.0/24'),

@@ -58,6 +58,13 @@ def wait_for(what, check, timeout=TIMEOUT, interval=1.0):
         time.sleep(interval)
 
 
+def whole_audit(log):
+    """Whether ``log`` holds an audit, from its beginning to its end."""
+    begun = log.find(cloud_mod.AUDIT_BEGUN)
+    return begun >= 0 and any(log.find(ended, begun) >= 0
+                              for ended in cloud_mod.AUDIT_ENDED)
+
+
 class CloudScenario(testtools.TestCase):
     """A scenario on the running local cloud."""
 
@@ -479,11 +486,13 @@ class CloudScenario(testtools.TestCase):
         self.assertEqual([], [row for row in self.pci_rows(host)
                               if row['status'] == 'claimed'])
 
-    def wait_for_audits(self, count=2):
-        """Until every running compute has ended ``count`` audits from now.
+    def wait_for_audits(self):
+        """Until every running compute has run a whole audit begun from now.
 
-        A claim left by a move that ended is what an audit would keep:
-        two full audits after the move, it is a leak, not a race.
+        A claim left by a move that ended is what an audit would keep: an
+        audit that began after the move and saved its records, it is a
+        leak, not a race. (An audit's end is what nova-compute logs after
+        it saved its records, or when the audit failed.)
         """
         logs = {}
         for host in self.cloud.layout:
@@ -491,11 +500,10 @@ class CloudScenario(testtools.TestCase):
             if self.cloud.sup.pid(name):
                 path = self.cloud.sup.log_path(name)
                 logs[host] = (path, os.path.getsize(path))
-        wait_for('%d resource audits of %s' % (count, ', '.join(sorted(
-            logs))), lambda: all(
-                supervisor_mod.read_from(path, offset).count(
-                    cloud_mod.AUDIT_LOGGED) >= count
-                for path, offset in logs.values()), interval=0.5)
+        wait_for('a whole resource audit of %s' % ', '.join(sorted(logs)),
+                 lambda: all(whole_audit(supervisor_mod.read_from(
+                     path, offset)) for path, offset in logs.values()),
+                 interval=0.5)
 
     def placed_servers(self):
         """``{server id: host or None}`` of every server in the cloud."""
@@ -504,7 +512,7 @@ class CloudScenario(testtools.TestCase):
         return {s['id']: s['OS-EXT-SRV-ATTR:host'] for s in servers}
 
     def assert_cloud_consistent(self):
-        """The whole cloud agrees with its hypervisors, after two audits.
+        """The whole cloud agrees with its hypervisors, after an audit.
 
         Every scenario may call it at its end, the fault cases after each
         case. On every host: each domain the hypervisor keeps belongs to a
@@ -516,7 +524,7 @@ class CloudScenario(testtools.TestCase):
         (``macvtap`` ports, which name a VF's netdev, not its address, are
         not used by the scenarios.)
         """
-        self.wait_for_audits(2)
+        self.wait_for_audits()
         placed = self.placed_servers()
         problems = []
         for host in sorted(self.cloud.layout):
