@@ -233,6 +233,53 @@ class CampaignTest(base.CloudScenario):
         self.assert_nothing_claimed('compute1')
         self.assert_cloud_consistent()
 
+    def test_destination_stopped_while_it_prepares(self):
+        """The destination is stopped when the source asks it to prepare.
+
+        Nova runs one live migration at a time per source compute: a
+        server without VFs moves from compute1 to compute3, held at the
+        hypervisor, while a VF server's move to compute2 waits ``queued``,
+        its pre-check done and its VF claimed there. compute2 is stopped
+        (the hold point: the preparation call can only wait in its queue),
+        then the first job completes. The source's preparation call gets
+        no answer within ``rpc_response_timeout``; the source ends the
+        migration and rolls back. compute2, continued, handles the
+        preparation no one waits for and the rollback, late. The server
+        must stay ACTIVE on compute1 with its VF, nothing claimed or
+        allocated for it on compute2; a retry moves it.
+        """
+        first = self.boot('plain', 'compute1')
+        self.hypervisor.set_mode('hold')
+        self.start_live_migration(first, 'compute3')
+        self.wait_until_held(first)
+        server = self.boot('lm.vf1', 'compute1')
+        self.start_live_migration(server, 'compute2')
+        self.assertEqual('queued', self.wait_for_migration(
+            server, ('queued',))['status'])
+        self.assertEqual(1, len(self.pci_rows('compute2', server)))
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.stop_service('nova-compute-compute2')
+
+        self.complete_held_job(first, 'compute3')
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        migration = self.wait_for_migration(server)
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assertIn('Pre live migration failed at compute2', source_log())
+        self.continue_service('nova-compute-compute2')
+        # compute2 handles the late calls: the preparation no one waits
+        # for, and the source's word to drop its claim
+        base.wait_for('compute2 handled the late preparation of %s' % server,
+                      lambda: self.event_ended(
+                          server, 'compute_pre_live_migration'),
+                      interval=1.0)
+        base.wait_for('the claim of %s on compute2 dropped' % server,
+                      lambda: not self.pci_rows('compute2', server),
+                      interval=1.0)
+
+        self.assert_stayed_then_moves(server)
+
     def test_destination_stopped_during_its_post_migration(self):
         """The destination is stopped when the source's post-migration calls.
 
@@ -295,11 +342,14 @@ class CampaignTest(base.CloudScenario):
         self.assert_runs_on(server_id, 'compute2', 1)
         self.assert_cloud_consistent()
 
-    def pre_check_ended(self, server_id):
-        """The destination's pre-check event of the newest move, if ended."""
+    def event_ended(self, server_id, name):
+        """The newest move's action event ``name``, once it ended."""
         for event in self.action_events(server_id):
-            if (event.get('event') ==
-                    'compute_check_can_live_migrate_destination' and
-                    event.get('finish_time')):
+            if event.get('event') == name and event.get('finish_time'):
                 return event
         return None
+
+    def pre_check_ended(self, server_id):
+        """The destination's pre-check event of the newest move, if ended."""
+        return self.event_ended(
+            server_id, 'compute_check_can_live_migrate_destination')
