@@ -243,8 +243,10 @@ class CampaignTest(base.CloudScenario):
         (the hold point: the preparation call can only wait in its queue),
         then the first job completes. The source's preparation call gets
         no answer within ``rpc_response_timeout``; the source ends the
-        migration and rolls back. compute2, continued, handles the
-        preparation no one waits for and the rollback, late. The server
+        migration and rolls back; with the cloud's shared instances
+        folder, its word to compute2 is to drop the claim. compute2,
+        continued, handles the preparation no one waits for and that
+        word, late. The server
         must stay ACTIVE on compute1 with its VF, nothing claimed or
         allocated for it on compute2; a retry moves it.
         """

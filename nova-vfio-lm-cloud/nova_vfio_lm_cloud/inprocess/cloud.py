@@ -354,10 +354,7 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         server, migration = self.wait_for_live_migration(
             server, statuses=('running',))
         self.assertEqual('running', migration['status'])
-        for _ in range(100):  # a bound, not a timing assertion
-            if self.held_migrations:
-                break
-            time.sleep(0.1)
+        self.wait_until(lambda: self.held_migrations, attempts=100)
         self.assertEqual(1, len(self.held_migrations))
         return migration
 
@@ -502,13 +499,12 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
         :returns: the addresses still in those statuses when the wait gave
             up.
         """
-        for _ in range(100):  # a bound, not a timing assertion
-            held = [d.address for d in self.pci_devices(hostname)
+        def held():
+            return [d.address for d in self.pci_devices(hostname)
                     if d.status in statuses]
-            if not held:
-                break
-            time.sleep(0.1)
-        return held
+
+        self.wait_until(lambda: not held(), attempts=100)
+        return held()
 
     def live_migrations(self, server_id):
         """The server's live migrations, newest first."""
