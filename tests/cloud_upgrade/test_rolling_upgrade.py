@@ -15,9 +15,10 @@
 Run by ``tox -e cloud-upgrade`` (or ``nova-vfio-lm-cloud test --test-path
 tests/cloud_upgrade --lm-computes 3`` from the old release's environment,
 with ``NOVA_VFIO_LM_UPGRADE_VENV`` naming the new release's): the cloud
-starts on the old release, then the scenario follows Nova's upgrade
-guide: control plane, then the empty compute2, servers moved compute1 ->
-compute2 (old -> new) and back (new -> old), compute3 restarted without
+starts on the old release, a server moves between two of its computes
+and back, then the scenario follows Nova's upgrade guide: control plane,
+then the empty compute2, servers moved compute1 -> compute2 (old -> new)
+and back (new -> old), compute3 restarted without
 the plugin and refused both ways (and named by the plugin's upgrade
 check), compute1 upgraded and the servers moved between the two 2025.1
 computes, compute3 upgraded and its server moved, then
@@ -119,6 +120,11 @@ class RollingUpgradeTest(base.CloudScenario):
         three = self.boot('lm.vf3', 'compute1')
         other = self.boot('lm.vf1', 'compute3')
         self.assert_every_guest_on_its_own_vfs()
+
+        # 0. the old release as it runs before the upgrade (the only
+        # 2024.2 cloud of the default envlist): three VFs there and back
+        self.move(three, 'compute1', 'compute2', 3)
+        self.move(three, 'compute2', 'compute1', 3)
 
         # 1. the control plane (Keystone, placement, Glance, Nova API,
         # conductor, scheduler) to the new release; computes stay
