@@ -292,13 +292,13 @@ class CloudScenario(testtools.TestCase):
             args.append('--auto-approve')  # newer clients ask first
         self.admin.run(*(args + [server_id]))
 
-    def delete_migration_allocation(self, migration_uuid):
+    def delete_migration_allocation(self, *migration_uuids):
         """What the operator does after a failed post-migration (nova 2026.2).
 
         Nova's post-migration then may not delete the source allocation
         the migration held (Nova's own behaviour, logged by Nova):
         ``nova-manage placement audit --delete`` finds and deletes it. It
-        must be that migration's and nothing else (other releases leave
+        must be those migrations' and nothing else (other releases leave
         none).
         """
         try:
@@ -309,7 +309,7 @@ class CloudScenario(testtools.TestCase):
             output = str(exc).rsplit('audit --verbose --delete', 1)[-1]
         deleted = set(re.findall(
             r'Deleted allocations for consumer UUID (\S+)', output))
-        self.assertLessEqual(deleted, {migration_uuid}, output)
+        self.assertLessEqual(deleted, set(migration_uuids), output)
 
     def start_if_stopped(self, name):
         if not self.cloud.sup.pid(name):

@@ -233,6 +233,75 @@ class CampaignTest(base.CloudScenario):
         self.assert_nothing_claimed('compute1')
         self.assert_cloud_consistent()
 
+    def test_placement_stopped_with_a_migration_queued(self):
+        """Placement is down while one migration waits behind another.
+
+        Nova runs one live migration at a time per source compute: the
+        second waits ``queued``, its VF claimed on compute2. Placement is
+        killed, then the first job completes at the hypervisor: the
+        first's post-migration frees its source VF with placement down,
+        then the second prepares, runs and frees its own with placement
+        still down. Both must complete, each server on compute2 with one
+        VF, nothing left on compute1; once placement is back the
+        allocations the migrations kept go with the documented action.
+        """
+        first = self.held_migration()
+        second = self.boot('lm.vf1', 'compute1')
+        self.start_live_migration(second, 'compute2')
+        self.assertEqual('queued', self.wait_for_migration(
+            second, ('queued',))['status'])
+        self.cloud.sup.kill('placement')
+        self.addCleanup(self.start_if_stopped, 'placement')
+
+        self.hypervisor.set_mode('complete')
+        self.complete_held_job(first)
+        migrations = [self.wait_for_migration(server)
+                      for server in (first, second)]
+        self.cloud.start_service('placement')
+
+        self.assertEqual(['completed', 'completed'],
+                         [m['status'] for m in migrations])
+        for server in (first, second):
+            self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.delete_migration_allocation(*[m['uuid'] for m in migrations])
+        self.assert_cloud_consistent()
+
+    def test_destination_restarted_with_a_migration_queued(self):
+        """The destination restarts while a migration waits for its turn.
+
+        Nova runs one live migration at a time per source compute: the
+        second waits ``queued``, its VF claimed on compute2, while the
+        first is held at the hypervisor. compute2's nova-compute is killed
+        and started again: its start and its audits must keep the queued
+        migration's claim (no record of the server there but the
+        migration's). Then the first job completes and the second runs:
+        both servers on compute2, each with its VF, nothing on compute1.
+        """
+        first = self.held_migration()
+        second = self.boot('lm.vf1', 'compute1')
+        self.start_live_migration(second, 'compute2')
+        self.assertEqual('queued', self.wait_for_migration(
+            second, ('queued',))['status'])
+        claimed = sorted(row['address']
+                         for row in self.pci_rows('compute2', second))
+        self.assertEqual(1, len(claimed))
+        self.cloud.sup.kill('nova-compute-compute2')
+        self.restart_service('nova-compute-compute2')
+        self.wait_for_audits()
+        self.assertEqual(claimed, sorted(
+            row['address'] for row in self.pci_rows('compute2', second)))
+
+        self.hypervisor.set_mode('complete')
+        self.complete_held_job(first)
+        for server in (first, second):
+            self.assertEqual('completed',
+                             self.wait_for_migration(server)['status'])
+            self.assert_runs_on(server, 'compute2', 1)
+        self.assertEqual(claimed, self.guest_vfs('compute2', second))
+        self.assert_nothing_claimed('compute1')
+        self.assert_cloud_consistent()
+
     def test_destination_stopped_while_it_prepares(self):
         """The destination is stopped when the source asks it to prepare.
 
