@@ -12,7 +12,10 @@
 
 """The repo files an operator or packager reads agree with the code."""
 
+import ast
+import glob
 import os
+import re
 import subprocess
 
 import testtools
@@ -42,3 +45,22 @@ class RepoFilesTest(testtools.TestCase):
         self.assertEqual(0, result.returncode, result.stderr)
         self.assertRegex(result.stdout.strip(),
                          r'^nova-vfio-lm \d+\.\d+\.\d+')
+
+    def test_each_release_check_names_tests_that_exist(self):
+        """A renamed test class must not drop out of the release checks."""
+        names = []
+        for path in sorted(glob.glob(os.path.join(
+                REPO, 'tests', '*', 'test_*.py'))):
+            module = os.path.relpath(path, REPO)[:-3].replace(os.sep, '.')
+            with open(path) as f:
+                tree = ast.parse(f.read())
+            names += ['%s.%s.' % (module, node.name)
+                      for node in tree.body
+                      if isinstance(node, ast.ClassDef)]
+        with open(os.path.join(REPO, 'tests', 'release-checks.txt')) as f:
+            checks = [line.split('#')[0].strip() for line in f]
+        checks = [check for check in checks if check]
+        self.assertGreater(len(checks), 10)
+        self.assertEqual([], [check for check in checks
+                              if not any(re.match(check, name)
+                                         for name in names)])
