@@ -10,19 +10,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Wait for the database and neutron before acting on a migration's records.
+"""Wait for the backends before acting on a migration's records.
 
 A step that moves or restores a live migration's records (the source's
 post-migration of a completed job, the rollback of a migration that waited
-for its PFs) fails at its first call when the database or neutron is down
-(a database failover, a neutron or Keystone restart), and Nova's error
-path then fails on the same backend: the migration and the server stay in
-a transitional state for good. Such a step first reads the server through
-the conductor and its ports through neutron; while a read fails it logs a
-warning and reads again every :data:`POLL` seconds, up to
-:data:`BACKEND_WAIT` seconds, then goes on.
+for its PFs, the conductor's rollback of a failed pre-check) fails at its
+first call when the database, neutron or placement is down (a database
+failover, a neutron or Keystone restart; Keystone's tokens need its
+database), and Nova's error path then fails on the same backend: the
+migration and the server stay in a transitional state for good. Such a
+step first reads what it will write (the server through the database or
+the conductor, its ports through neutron, the migration's allocations in
+placement); while a read fails it logs a warning and reads again every
+:data:`POLL` seconds, up to :data:`BACKEND_WAIT` seconds, then goes on.
 """
 
+import collections
 import time
 
 from oslo_log import log as logging
@@ -34,28 +37,62 @@ BACKEND_WAIT = 600
 #: seconds between two reads while a backend does not answer
 POLL = 5.0
 
+#: a backend and how to read from it: ``read(context, instance)`` raises
+#: while the backend does not answer
+Read = collections.namedtuple('Read', 'name read')
 
-def wait(context, instance, why, step):
-    """Until the conductor and neutron answer a read, or the bound passed.
+
+def _read_database(context, instance):
+    from nova import objects
+
+    objects.Instance.get_by_uuid(context, instance.uuid)
+
+
+def _read_neutron(context, instance):
+    from nova.network import neutron
+
+    neutron.get_client(context, admin=True).list_ports(
+        device_id=instance.uuid, fields=['id'])
+
+
+DATABASE = Read('the database', _read_database)
+NEUTRON = Read('neutron', _read_neutron)
+
+
+def placement(consumer_uuid):
+    """A read of ``consumer_uuid``'s allocations in placement."""
+    def read(context, instance):
+        from nova.scheduler.client import report
+
+        report.report_client_singleton().get_allocs_for_consumer(
+            context, consumer_uuid)
+    return Read('placement', read)
+
+
+def wait(context, instance, why, step, reads=(DATABASE, NEUTRON)):
+    """Until every backend of ``reads`` answers, or the bound passed.
 
     :param why: what happened that makes ``step`` needed, for the log
         ("the live migration completed at the hypervisor").
     :param step: what waits ("its post-migration").
-    :returns: True once both answered, False after :data:`BACKEND_WAIT`.
+    :param reads: the :class:`Read` of each backend ``step`` needs.
+    :returns: True once all answered, False after :data:`BACKEND_WAIT`.
     """
+    names = ' and '.join(r.name for r in reads)
     deadline = time.monotonic() + BACKEND_WAIT
     waited = False
     while True:
-        failure = _read_failure(context, instance)
+        failure = _read_failure(context, instance, reads)
         if failure is None:
             if waited:
-                LOG.warning('The database and neutron answer again; %s '
-                            'goes on.', step, instance=instance)
+                LOG.warning('%s answer again; %s goes on.',
+                            names[:1].upper() + names[1:], step,
+                            instance=instance)
             return True
         if time.monotonic() >= deadline:
-            LOG.error('The database or neutron still does not answer (%s) '
-                      'after %d s; %s goes on, and may fail.',
-                      failure, BACKEND_WAIT, step, instance=instance)
+            LOG.error('Waited %d s for %s, and %s; %s goes on, and may '
+                      'fail.', BACKEND_WAIT, names, failure, step,
+                      instance=instance)
             return False
         LOG.warning('%s, but %s; %s waits for it (up to %d s).',
                     why[:1].upper() + why[1:], failure, step, BACKEND_WAIT,
@@ -64,20 +101,13 @@ def wait(context, instance, why, step):
         time.sleep(POLL)
 
 
-def _read_failure(context, instance):
-    """What failed reading the server and its ports, or None."""
-    from nova.network import neutron
-    from nova import objects
-
-    try:
-        objects.Instance.get_by_uuid(context, instance.uuid)
-    except Exception as exc:
-        return 'the database does not answer (%s)' % _short(exc)
-    try:
-        neutron.get_client(context, admin=True).list_ports(
-            device_id=instance.uuid, fields=['id'])
-    except Exception as exc:
-        return 'neutron does not answer (%s)' % _short(exc)
+def _read_failure(context, instance, reads):
+    """What failed reading from the backends, or None."""
+    for backend in reads:
+        try:
+            backend.read(context, instance)
+        except Exception as exc:
+            return '%s does not answer (%s)' % (backend.name, _short(exc))
     return None
 
 
