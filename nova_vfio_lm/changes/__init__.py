@@ -30,6 +30,7 @@ from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_request_groups
 from nova_vfio_lm.changes import conductor_live_migration_port_scheduling
 from nova_vfio_lm.changes import conductor_live_migration_skipped_host_claims
+from nova_vfio_lm.changes import conductor_rollback_waits_for_backends
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_interface_hostdev_managed
 from nova_vfio_lm.changes import libvirt_live_migration_failure_state
@@ -85,6 +86,7 @@ ALL = (
     libvirt_live_migration_progress_save.CHANGE,
     libvirt_live_migration_post_waits_for_backends.CHANGE,
     compute_failed_preparation_waits_for_backends.CHANGE,
+    conductor_rollback_waits_for_backends.CHANGE,
     live_migrate_data_moving_ports.CHANGE,
     conductor_live_migration_port_scheduling.CHANGE,
     compute_live_migration_port_claim.CHANGE,

@@ -314,6 +314,68 @@ class PreLiveMigrationFailureTest(_LiveMigrationCloud):
                       'goes on', self.stdlog.logger.output)
 
 
+class PreCheckDatabaseDownTest(_LiveMigrationCloud):
+
+    def test_database_down_at_the_pre_check_rolls_back_once_it_is_back(self):
+        # the database goes down as the destination answers the pre-check:
+        # the check fails, and the conductor's rollback and error path
+        # then meet the same database
+        from nova.compute import rpcapi
+
+        self.quick_backend_wait()
+        down = threading.Event()
+        back = self.database_down(
+            'compute_node_get_all_by_host', 'instance_get_by_uuid',
+            'instance_update_and_get_original', 'migration_update',
+            when=down)
+        real_check = rpcapi.ComputeAPI.check_can_live_migrate_destination
+
+        def check(*args, **kwargs):
+            down.set()
+            return real_check(*args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.'
+            'check_can_live_migrate_destination', check))
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+        migration_uuid = []
+
+        def bring_back():
+            # the conductor runs within the API request here: another
+            # thread brings the database back once the rollback waits
+            self.wait_until(lambda: 'its rollback waits for it' in
+                            self.stdlog.logger.output)
+            migration_uuid.extend(
+                m.uuid for m in objects.MigrationList.get_by_filters(
+                    self.ctxt, {'instance_uuid': server['id']}))
+            back.set()
+
+        helper = threading.Thread(target=bring_back)
+        helper.start()
+        self.start_live_migration(server, host='compute2')
+        helper.join(60)
+
+        server, migration = self.wait_for_live_migration(server)
+        self.assertEqual('error', migration['status'])
+        self.assertIn('The database and placement answer again; its rollback '
+                      'goes on',
+                      self.stdlog.logger.output)
+        # Nova's error path for an unexpected error: ERROR, the guest
+        # untouched on its source (the documented reset makes it ACTIVE)
+        self.assertEqual(('ERROR', 'compute1'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            migration_uuid[0]))
+        self.assertNotEqual({}, self._get_allocations_by_server_uuid(
+            server['id']))
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        self.assertEqual(vfs, self.device_addresses(server['id']))
+        self.assertEqual(vfs, sorted(a for a, _managed in
+                                     self.guest_hostdevs('compute1',
+                                                         server['id'])))
+
+
 class SourceWithoutPluginTest(_LiveMigrationCloud):
 
     def test_destination_refuses_a_source_that_cannot_map(self):
