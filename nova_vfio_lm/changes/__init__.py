@@ -14,6 +14,7 @@
 
 from nova_vfio_lm.changes import api_alias_check_at_start
 from nova_vfio_lm.changes import compute_failed_preparation_waits_for_backends
+from nova_vfio_lm.changes import compute_live_migration_abandoned_checks
 from nova_vfio_lm.changes import compute_live_migration_card_check
 from nova_vfio_lm.changes import compute_live_migration_claims_kept_at_audit
 from nova_vfio_lm.changes import compute_live_migration_claims_renewed
@@ -100,6 +101,7 @@ ALL = (
     compute_options_checked_at_start.CHANGE,
     compute_live_migration_claims_kept_at_audit.CHANGE,
     compute_live_migration_claims_renewed.CHANGE,
+    compute_live_migration_abandoned_checks.CHANGE,
     # last: its checks enclose every other wrapper that frees
     pci_tracker_keeps_guest_devices.CHANGE,
 )

@@ -54,6 +54,26 @@ OPTS.append(cfg.IntOpt(
          'source and nothing stays claimed on the destination. At most 86400 '
          '(a day). Read by nova-compute.'))
 
+OPTS.append(cfg.IntOpt(
+    'live_migration_check_timeout',
+    default=3600,
+    min=60,
+    max=86400,
+    help='Seconds a live migration of a server with PCI devices may stay '
+         '"accepted" (the conductor checking it: scheduling, the '
+         "destination's pre-check) before its source compute's resource "
+         'audit ends it: a conductor that stopped during the checks never '
+         'hands it over, and Nova would leave it "accepted", the server '
+         'migrating and its allocation with the migration, for good. The '
+         'audit then sets the migration "error", gives the server its '
+         'allocation back and clears its task; the server stays ACTIVE on '
+         'its source, and the destination frees what it claimed at its '
+         'next audit. A conductor that was only slow and hands the '
+         'migration over later is refused by the source. Keep it above '
+         "[DEFAULT] long_rpc_timeout, the bound of one destination's "
+         'pre-check. At least 60, at most 86400 (a day). Read by '
+         'nova-compute.'))
+
 OPTS.append(cfg.StrOpt(
     'card_match',
     default='exact',

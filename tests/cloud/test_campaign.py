@@ -23,6 +23,8 @@ cloud-faults2024.1`` (or ``cloud-faults-latest``): see
 or killed before the step, never at a guessed moment.
 """
 
+import threading
+
 import testtools
 
 from nova_vfio_lm_cloud import client as client_mod
@@ -48,6 +50,48 @@ class CampaignScenario(base.CloudScenario):
                          self.live_migrate(server_id, 'compute2')['status'])
         self.assert_runs_on(server_id, 'compute2', 1)
         self.assert_cloud_consistent()
+
+    def queued_behind_a_held_move(self):
+        """A VF server's move to compute2 ``queued`` behind a held one.
+
+        Nova runs one live migration at a time per source compute: a
+        server without VFs moves from compute1 to compute3, held at the
+        hypervisor; the VF server's pre-check is done and its VF claimed
+        on compute2. Returns both servers, the held one first.
+        """
+        first = self.boot('plain', 'compute1')
+        self.hypervisor.set_mode('hold')
+        self.start_live_migration(first, 'compute3')
+        self.wait_until_held(first)
+        server = self.boot('lm.vf1', 'compute1')
+        self.start_live_migration(server, 'compute2')
+        self.assertEqual('queued', self.wait_for_migration(
+            server, ('queued',))['status'])
+        self.assertEqual(1, len(self.pci_rows('compute2', server)))
+        return first, server
+
+    def start_live_migration_anyhow(self, server_id, host):
+        """Ask for the move; the API's answer (maybe an error) is not read."""
+        try:
+            self.start_live_migration(server_id, host)
+        except client_mod.ClientError:
+            pass
+
+    def calls_waiting_for(self, host):
+        """How many calls wait for compute ``host``, by RabbitMQ's count.
+
+        Acknowledged or not: a stopped compute acknowledges nothing. Nova
+        2026.2 sends the calls of an operation under way (a live
+        migration's preparation) to a second topic, ``compute-alt``.
+        """
+        queues = {'compute.' + host, 'compute-alt.' + host}
+        count = 0
+        for line in self.cloud.rabbit.ctl(
+                ['list_queues', 'name', 'messages', '--silent']).splitlines():
+            fields = line.split()
+            if len(fields) == 2 and fields[0] in queues:
+                count += int(fields[1])
+        return count
 
     def event_ended(self, server_id, name):
         """The newest move's action event ``name``, once it ended."""
@@ -112,15 +156,7 @@ class PreCheckAndPreparationTest(CampaignScenario):
         must stay ACTIVE on compute1 with its VF, nothing claimed or
         allocated for it on compute2; a retry moves it.
         """
-        first = self.boot('plain', 'compute1')
-        self.hypervisor.set_mode('hold')
-        self.start_live_migration(first, 'compute3')
-        self.wait_until_held(first)
-        server = self.boot('lm.vf1', 'compute1')
-        self.start_live_migration(server, 'compute2')
-        self.assertEqual('queued', self.wait_for_migration(
-            server, ('queued',))['status'])
-        self.assertEqual(1, len(self.pci_rows('compute2', server)))
+        first, server = self.queued_behind_a_held_move()
         source_log = self.log_from_now('nova-compute-compute1')
         self.stop_service('nova-compute-compute2')
 
@@ -182,6 +218,99 @@ class CampaignTest(CampaignScenario):
                    'ended (error)' % migration['uuid'])
         self.assertTrue(refusal in dest_log(), 'compute2 did not log: %s'
                         % refusal)
+        self.assert_stayed_then_moves(server)
+
+    def test_database_stopped_while_the_destination_answers_the_pre_check(
+            self):
+        """MariaDB goes down as the destination answers the pre-check.
+
+        compute2 is stopped with the conductor's pre-check call in its
+        queue; MariaDB is killed, compute2 continued: its pre-check fails
+        on the database. Nova alone then fails its rollback too (placement
+        cannot authenticate without Keystone's database) and its error
+        path: the migration stays ``accepted``, the server ``migrating``,
+        its allocation held by the migration, for good. The conductor's
+        rollback must wait for the database and placement; once MariaDB is
+        back the migration ends ``error`` and the server, put into ERROR by
+        Nova's error path, still runs on compute1 with its VF, its
+        allocation its own, nothing on compute2; the documented reset and a
+        retry move it.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        conductor_log = self.log_from_now('nova-conductor')
+        self.stop_service('nova-compute-compute2')
+        # the API's call waits for the conductor (or times out)
+        asked = threading.Thread(target=self.start_live_migration_anyhow,
+                                 args=(server, 'compute2'))
+        asked.start()
+        self.addCleanup(asked.join, 300)
+        base.wait_for('the pre-check of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+        migration_uuid = self.cloud.db.query(
+            'nova_cell1', 'SELECT uuid FROM migrations WHERE '
+            'instance_uuid = %s', [server])[0]['uuid']
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.continue_service('nova-compute-compute2')
+
+        base.wait_for('the rollback of %s met the stopped database'
+                      % server, lambda: 'its rollback waits' in
+                      conductor_log() or ' ERROR ' in conductor_log(),
+                      interval=0.5)
+        self.cloud.start_service('mariadb')
+        asked.join(300)
+
+        self.assertEqual('error', self.wait_for_migration(server)['status'])
+        self.assertIn('answer again; its rollback goes on', conductor_log())
+        self.assertEqual(('ERROR', 'compute1'), (
+            self.show(server)['status'], self.host_of(server)))
+        self.assertEqual({'compute1': True}, self.domain_states(server))
+        self.assertEqual({}, self.rest.placement(
+            '/allocations/%s' % migration_uuid)['allocations'])
+        self.assertEqual(['compute1'], list(self.allocations(server)))
+        self.reset_state_active(server)
+        self.assert_stayed_then_moves(server)
+
+    def test_database_stopped_while_the_destination_prepares(self):
+        """MariaDB goes down as the destination gets the preparation call.
+
+        A VF server's move waits ``queued`` behind a held one; compute2 is
+        stopped, the held job completes and the source's preparation call
+        waits in compute2's queue. MariaDB is killed and compute2
+        continued: its preparation fails on the database, and Nova alone
+        then fails the source's clean-up on the same database (migration
+        ``preparing``, server ``migrating`` for good, the VF claimed on
+        compute2). The clean-up must wait for the database and neutron;
+        once MariaDB is back the server is ACTIVE on compute1 with its VF,
+        nothing claimed on compute2, and a retry moves it.
+        """
+        first, server = self.queued_behind_a_held_move()
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.stop_service('nova-compute-compute2')
+        self.complete_held_job(first, 'compute3')
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        base.wait_for('the preparation of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.continue_service('nova-compute-compute2')
+
+        base.wait_for('the clean-up of %s met the stopped database'
+                      % server, lambda: 'its clean-up waits' in
+                      source_log() or ' ERROR ' in source_log(),
+                      interval=0.5)
+        self.cloud.start_service('mariadb')
+
+        migration = self.wait_for_migration(server)
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assertIn('answer again; its clean-up goes on', source_log())
+        base.wait_for('the claim of %s on compute2 dropped' % server,
+                      lambda: not self.pci_rows('compute2', server),
+                      interval=1.0)
         self.assert_stayed_then_moves(server)
 
     def test_database_stopped_while_the_job_runs(self):

@@ -12,6 +12,7 @@
 
 """Live migration of servers with flavor-based live-migratable VFs."""
 
+import datetime
 import re
 import threading
 
@@ -374,6 +375,101 @@ class PreCheckDatabaseDownTest(_LiveMigrationCloud):
         self.assertEqual(vfs, sorted(a for a, _managed in
                                      self.guest_hostdevs('compute1',
                                                          server['id'])))
+
+
+class AbandonedChecksTest(_LiveMigrationCloud):
+    """The conductor stops while it checks a live migration."""
+
+    def stop_conductor_after_the_pre_check(self, server):
+        """compute2's pre-check runs; the conductor never goes on.
+
+        The conductor runs within the API request here, so the request
+        runs in a thread of its own, stuck after the pre-check until
+        ``go_on(True)`` (a conductor that was only slow); at the test's end
+        its call times out instead.
+        """
+        from nova.compute import rpcapi
+
+        real_check = rpcapi.ComputeAPI.check_can_live_migrate_destination
+        checked = threading.Event()
+        released = threading.Event()
+        slow_only = []
+
+        def check(*args, **kwargs):
+            result = real_check(*args, **kwargs)
+            checked.set()
+            released.wait(120)
+            if not slow_only:
+                raise messaging.MessagingTimeout('the test ended')
+            return result
+
+        def go_on(slow=False):
+            if slow:
+                slow_only.append(True)
+            released.set()
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.'
+            'check_can_live_migrate_destination', check))
+        asked = threading.Thread(target=self.start_live_migration,
+                                 args=(server, 'compute2'))
+        asked.start()
+        self.addCleanup(asked.join, 120)
+        self.addCleanup(go_on)
+        self.assertTrue(checked.wait(60))
+        return go_on, asked
+
+    def age_accepted_migration(self, server_id, seconds):
+        migration = objects.Migration.get_by_instance_and_status(
+            self.ctxt, server_id, 'accepted')
+        migration.created_at = migration.created_at - datetime.timedelta(
+            seconds=seconds)
+        migration.save()
+        return migration
+
+    def test_source_audit_ends_it_past_the_bound(self):
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+        go_on, asked = self.stop_conductor_after_the_pre_check(server)
+        self.assertEqual(1, len(self.device_addresses(
+            server['id'], status='claimed')))
+        # younger than [vfio_lm] live_migration_check_timeout: kept
+        self.computes['compute1'].manager.update_available_resource(
+            self.ctxt)
+        self.assertEqual(['accepted'], [
+            m['status'] for m in self.live_migrations(server['id'])])
+        migration = self.age_accepted_migration(server['id'], 3601)
+
+        self.computes['compute1'].manager.update_available_resource(
+            self.ctxt)
+        self.assertEqual(['error'], [
+            m['status'] for m in self.live_migrations(server['id'])])
+        self.assertEqual({}, self._get_allocations_by_server_uuid(
+            migration.uuid))
+        self.assertEqual({self.compute_rp_uuids['compute1']}, set(
+            self._get_allocations_by_server_uuid(server['id'])) & set(
+                self.compute_rp_uuids.values()))
+        server = self.api.get_server(server['id'])
+        self.assertEqual(('ACTIVE', None, 'compute1'), (
+            server['status'], server['OS-EXT-STS:task_state'],
+            server['OS-EXT-SRV-ATTR:host']))
+        self.computes['compute2'].manager.update_available_resource(
+            self.ctxt)
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        self.assertEqual(vfs, self.device_addresses(server['id']))
+
+        # the conductor was only slow: the source refuses what it hands over
+        go_on(slow=True)
+        asked.join(60)
+        self.assertIn('Refusing live migration %s: it ended (error)'
+                      % migration.uuid, self.stdlog.logger.output)
+        self.assertEqual(['error'], [
+            m['status'] for m in self.live_migrations(server['id'])])
+        self.assertEqual(vfs, sorted(a for a, _managed in
+                                     self.guest_hostdevs('compute1',
+                                                         server['id'])))
+        server, migration = self.live_migrate(server, host='compute2')
+        self.assert_landed_on_compute2(server, migration)
 
 
 class SourceWithoutPluginTest(_LiveMigrationCloud):
