@@ -41,6 +41,9 @@ from nova_vfio_lm_cloud import supervisor as supervisor_mod
 #: Bound of every wait in a scenario (seconds).
 TIMEOUT = 240
 FINAL_MIGRATION_STATES = ('completed', 'error', 'failed', 'cancelled')
+#: Seconds a stopping nova-compute gets before SIGKILL (a unit's stop
+#: timeout; a nova 2026.2 compute never ends its own graceful shutdown).
+COMPUTE_STOP_TIMEOUT = 5
 MIGRATABLE_BUSES = {'%02x' % card['bus'] for cards in
                     layout.default_layout().values() for card in cards
                     if card['live_migratable']}
@@ -594,6 +597,17 @@ class CloudScenario(testtools.TestCase):
 
     def continue_service(self, name):
         self.cloud.sup.signal(name, signal.SIGCONT)
+
+    def restart_compute(self, host):
+        """Stop compute ``host`` as its unit would, then start it again.
+
+        SIGTERM, then SIGKILL after :data:`COMPUTE_STOP_TIMEOUT` (a nova
+        2026.2 compute never ends its own graceful shutdown); started to
+        read its config again.
+        """
+        name = 'nova-compute-%s' % host
+        self.cloud.sup.stop(name, timeout=COMPUTE_STOP_TIMEOUT)
+        self.restart_service(name)
 
     def restart_service(self, name):
         """Start a service that was killed, as its unit would.

@@ -20,7 +20,10 @@ step no default scenario reaches, and that the operator's documented
 actions end it; they run with ``tox -e
 cloud-faults2024.1`` (or ``cloud-faults-latest``): see
 ``doc/source/admin/faults.rst``. A fault is a process stopped (SIGSTOP)
-or killed before the step, never at a guessed moment.
+or killed before the step, never at a guessed moment: at a hold point of
+the stand-in hypervisor, once RabbitMQ counts a call in a stopped
+compute's queue, or once a service logged that it reached the step (a
+migration waiting for its PF).
 """
 
 import threading
@@ -69,6 +72,38 @@ class CampaignScenario(base.CloudScenario):
             server, ('queued',))['status'])
         self.assertEqual(1, len(self.pci_rows('compute2', server)))
         return first, server
+
+    def set_vfio_lm_option(self, host, option, value=None):
+        """Restart compute ``host`` with ``[vfio_lm] option = value``.
+
+        Written into its config file's ``[vfio_lm]`` section; ``None``
+        takes the line out again (the option's default).
+        """
+        path = self.cloud.nova.compute_conf(host)
+        with open(path) as f:
+            lines = [line for line in f.read().splitlines()
+                     if not line.startswith(option + ' ')]
+        if value is not None:
+            at = lines.index('[vfio_lm]') + 1
+            lines.insert(at, '%s = %s' % (option, value))
+        with open(path, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        self.restart_compute(host)
+
+    def set_pf_limit(self, host, limit=None):
+        """``max_migrating_vfs_per_pf`` on ``host``; ``None``: the default.
+
+        The default, 4, a 4-VF card never exceeds.
+        """
+        self.set_vfio_lm_option(host, 'max_migrating_vfs_per_pf', limit)
+
+    def wait_until_waiting_for_its_pf(self, server_id, source_log):
+        """Until the source logged that the server's move waits for a PF."""
+        def waiting():
+            return any(server_id in line and ' waits: ' in line
+                       for line in source_log().splitlines())
+        base.wait_for('the migration of %s waiting for its PF' % server_id,
+                      waiting, interval=0.5)
 
     def start_live_migration_anyhow(self, server_id, host):
         """Ask for the move; the API's answer (maybe an error) is not read."""
@@ -313,6 +348,92 @@ class CampaignTest(CampaignScenario):
                       interval=1.0)
         self.assert_stayed_then_moves(server)
 
+    def test_database_stopped_while_a_migration_waits_for_its_pf(self):
+        """MariaDB goes down while a migration waits for the PF limit.
+
+        compute1 runs with ``max_migrating_vfs_per_pf = 1``: a VF server's
+        move is held at the hypervisor, a second one's waits for the PF
+        (the plugin's wait, outside Nova's queue, its VF claimed on
+        compute2). MariaDB is killed: the wait's count fails. Nova alone
+        has no such wait; without the mend the migration stayed
+        ``queued`` for good. The waiting migration must be rolled back
+        once MariaDB is back: ``error``, the server ACTIVE on compute1
+        with its VF, nothing claimed on compute2; the held one completes,
+        and a retry moves the second.
+        """
+        self.addCleanup(self.set_pf_limit, 'compute1')
+        self.set_pf_limit('compute1', 1)
+        first = self.held_migration()
+        server = self.boot('lm.vf1', 'compute1')
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.start_live_migration(server, 'compute2')
+        self.wait_until_waiting_for_its_pf(server, source_log)
+        self.assertEqual(1, len(self.pci_rows('compute2', server)))
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+        # the rollback waits for the database (or, without the mend, fails)
+        base.wait_for('the rollback of %s met the stopped database'
+                      % server, lambda: 'its rollback waits' in source_log()
+                      or 'could not be rolled back' in source_log(),
+                      interval=0.5)
+        self.cloud.start_service('mariadb')
+
+        self.assertEqual('error', self.wait_for_migration(server)['status'])
+        self.assertIn('answer again; its rollback goes on', source_log())
+        base.wait_for('the claim of %s on compute2 dropped' % server,
+                      lambda: not self.pci_rows('compute2', server),
+                      interval=1.0)
+        self.assert_runs_on(server, 'compute1', 1)
+        self.complete_held_job(first)
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        self.assert_stayed_then_moves(server)
+
+    def test_conductor_killed_while_the_destination_answers_the_pre_check(
+            self):
+        """The conductor is killed as the destination answers the pre-check.
+
+        compute1 runs with ``[vfio_lm] live_migration_check_timeout = 60``.
+        compute2 is stopped with the conductor's pre-check call in its
+        queue; the conductor is killed, compute2 continued (its pre-check
+        claims a VF and answers no one) and the conductor started again.
+        Nova alone leaves the migration ``accepted``, the server
+        ``migrating`` and its allocations moved, for good. Past the bound
+        compute1's audit must end it: ``error``, the server ACTIVE on
+        compute1 with its VF and its allocation there, compute2's claim
+        freed; a retry moves it.
+        """
+        self.addCleanup(self.set_vfio_lm_option, 'compute1',
+                        'live_migration_check_timeout')
+        self.set_vfio_lm_option('compute1', 'live_migration_check_timeout',
+                                60)
+        server = self.boot('lm.vf1', 'compute1')
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.stop_service('nova-compute-compute2')
+        # the API's call waits for the conductor, then times out
+        asked = threading.Thread(target=self.start_live_migration_anyhow,
+                                 args=(server, 'compute2'))
+        asked.start()
+        self.addCleanup(asked.join, 300)
+        base.wait_for('the pre-check of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+        self.cloud.sup.kill('nova-conductor')
+        self.addCleanup(self.start_if_stopped, 'nova-conductor')
+        self.continue_service('nova-compute-compute2')
+        self.restart_service('nova-conductor')
+        base.wait_for('the pre-check of %s ended' % server,
+                      lambda: self.pre_check_ended(server), interval=1.0)
+
+        self.assertEqual('error', self.wait_for_migration(server)['status'])
+        self.assertIn('was never handed to this host', source_log())
+        self.assertEqual(['compute1'], list(self.allocations(server)))
+        self.wait_for_audits()
+        self.assertEqual([], self.pci_rows('compute2', server))
+        asked.join(300)
+        self.assert_stayed_then_moves(server)
+
     def test_database_stopped_while_the_job_runs(self):
         """MariaDB is down while the source's monitor saves progress.
 
@@ -472,6 +593,42 @@ class CampaignTest(CampaignScenario):
         self.start_live_migration(second, 'compute2')
         self.assertEqual('queued', self.wait_for_migration(
             second, ('queued',))['status'])
+        self.cloud.sup.kill('placement')
+        self.addCleanup(self.start_if_stopped, 'placement')
+
+        self.hypervisor.set_mode('complete')
+        self.complete_held_job(first)
+        migrations = [self.wait_for_migration(server)
+                      for server in (first, second)]
+        self.cloud.start_service('placement')
+
+        self.assertEqual(['completed', 'completed'],
+                         [m['status'] for m in migrations])
+        for server in (first, second):
+            self.assert_runs_on(server, 'compute2', 1)
+        self.assert_nothing_claimed('compute1')
+        self.delete_migration_allocation(*[m['uuid'] for m in migrations])
+        self.assert_cloud_consistent()
+
+    def test_placement_stopped_while_a_migration_waits_for_its_pf(self):
+        """Placement is down while a migration waits for the PF limit.
+
+        compute1 runs with ``max_migrating_vfs_per_pf = 1``: a VF server's
+        move is held at the hypervisor, a second one's waits for the PF.
+        Placement is killed, then the first job completes: its
+        post-migration frees its source VF with placement down, the
+        second's wait ends, and it prepares, runs and frees its own with
+        placement still down. Both must complete, each server on compute2
+        with one VF, nothing left on compute1; once placement is back the
+        allocations the migrations kept go with the documented action.
+        """
+        self.addCleanup(self.set_pf_limit, 'compute1')
+        self.set_pf_limit('compute1', 1)
+        first = self.held_migration()
+        second = self.boot('lm.vf1', 'compute1')
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.start_live_migration(second, 'compute2')
+        self.wait_until_waiting_for_its_pf(second, source_log)
         self.cloud.sup.kill('placement')
         self.addCleanup(self.start_if_stopped, 'placement')
 

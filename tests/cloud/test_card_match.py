@@ -31,9 +31,6 @@ from tests.cloud import base
 
 CX7 = layout.CARDS['cx7']
 OTHER_FIRMWARE = '28.42.1010'
-#: Seconds a stopping nova-compute gets before SIGKILL (a unit's stop
-#: timeout; a nova 2026.2 compute never ends its own graceful shutdown).
-STOP_TIMEOUT = 5
 #: What the destination's refusal says (``[vfio_lm] card_match = exact``).
 REFUSAL = 'NVIDIA supports VF live migration only'
 
@@ -50,9 +47,7 @@ class CardMatchTest(base.CloudScenario):
         if self.cards(host) == wanted:
             return
         self.cloud.nova.record_devlink(host, {'cx7': firmware})
-        name = 'nova-compute-%s' % host
-        self.cloud.sup.stop(name, timeout=STOP_TIMEOUT)
-        self.restart_service(name)
+        self.restart_compute(host)
         base.wait_for('%s started with firmware %s' % (host, firmware),
                       lambda: self.cards(host) == wanted, interval=0.5)
 
