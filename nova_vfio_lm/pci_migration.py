@@ -55,6 +55,18 @@ def flavor_requests(instance):
             if r.source == r.FLAVOR_ALIAS]
 
 
+def has_pci_requests(instance, loaded_only=False):
+    """Whether the server asks for PCI devices (flavor or ports).
+
+    :param loaded_only: decide from what is loaded, never lazy-loading
+        the requests: a rollback may run with the database down (the
+        conductor's pre-check loaded them while it answered).
+    """
+    if loaded_only and not instance.obj_attr_is_set('pci_requests'):
+        return False
+    return bool(instance.pci_requests and instance.pci_requests.requests)
+
+
 def migratable_flavor_requests(instance):
     """The flavor PCI requests if all are live-migratable, else ``[]``."""
     requests = flavor_requests(instance)

@@ -37,7 +37,6 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from nova_vfio_lm.changes import base
-from nova_vfio_lm.changes import conductor_rollback_waits_for_backends
 from nova_vfio_lm import pci_migration
 
 LOG = logging.getLogger(__name__)
@@ -72,9 +71,8 @@ def end_abandoned(manager, context):
     for migration in abandoned(context, manager.host):
         instance = objects.Instance.get_by_uuid(
             context, migration.instance_uuid, expected_attrs=['pci_requests'])
-        if (instance.host != manager.host or not
-                conductor_rollback_waits_for_backends.has_pci_requests(
-                    instance)):
+        if (instance.host != manager.host or
+                not pci_migration.has_pci_requests(instance)):
             continue
         if not manager.driver.instance_exists(instance):
             LOG.error('Live migration %s has been accepted for more than %d '

@@ -461,7 +461,7 @@ class ComputeLiveMigrationPfLimit(base.Change):
             def check_can_live_migrate_destination(self, ctxt, instance,
                                                    *args, **kwargs):
                 busy = set()
-                if instance.pci_requests and instance.pci_requests.requests:
+                if pci_migration.has_pci_requests(instance):
                     from nova import context as nova_context
                     busy = busy_pfs_here(
                         self, nova_context.get_admin_context(), instance)

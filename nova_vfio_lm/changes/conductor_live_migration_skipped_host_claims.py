@@ -32,10 +32,6 @@ from nova_vfio_lm import pci_migration
 LOG = logging.getLogger(__name__)
 
 
-def _has_pci_requests(instance):
-    return bool(instance.pci_requests and instance.pci_requests.requests)
-
-
 class ConductorLiveMigrationSkippedHostClaims(base.Change):
     name = 'conductor_live_migration_skipped_host_claims'
     summary = ('a destination skipped after its pre-check (e.g. port '
@@ -54,7 +50,7 @@ class ConductorLiveMigrationSkippedHostClaims(base.Change):
                 except Exception:
                     answered = self.migrate_data
                     if (answered is not before and
-                            _has_pci_requests(self.instance) and
+                            pci_migration.has_pci_requests(self.instance) and
                             pci_migration.peer_runs_plugin(answered,
                                                            'vfio_lm_dest')):
                         LOG.info('Live migration checks failed on %s after '

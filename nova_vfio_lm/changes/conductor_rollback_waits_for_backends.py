@@ -28,16 +28,7 @@ back with the server.
 
 from nova_vfio_lm import backend_wait
 from nova_vfio_lm.changes import base
-
-
-def has_pci_requests(instance):
-    """Whether the server asks for PCI devices, from what is loaded.
-
-    The pre-check loaded the requests while the database answered; a
-    rollback must not lazy-load them from a database that may be down.
-    """
-    return bool(instance.obj_attr_is_set('pci_requests') and
-                instance.pci_requests and instance.pci_requests.requests)
+from nova_vfio_lm import pci_migration
 
 
 class ConductorRollbackWaitsForBackends(base.Change):
@@ -51,7 +42,8 @@ class ConductorRollbackWaitsForBackends(base.Change):
 
         def make(original):
             def rollback(self, ex):
-                if has_pci_requests(self.instance):
+                if pci_migration.has_pci_requests(self.instance,
+                                                  loaded_only=True):
                     reads = [backend_wait.DATABASE]
                     if self._held_allocations:
                         reads.append(

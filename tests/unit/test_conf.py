@@ -79,6 +79,15 @@ class CheckTest(testtools.TestCase):
                           % value, str(error))
         conf.check(self._conf('max_migrating_vfs_wait = 86400\n'))
 
+    def test_check_timeout_out_of_bounds_names_option_and_value(self):
+        for value in ('59', '86401', 'soon'):
+            error = self.assertRaises(
+                conf.InvalidOption, conf.check,
+                self._conf('live_migration_check_timeout = %s\n' % value))
+            self.assertIn('invalid [vfio_lm] live_migration_check_timeout '
+                          '= %s' % value, str(error))
+        conf.check(self._conf('live_migration_check_timeout = 60\n'))
+
     def test_only_a_compute_needs_the_recordings_folder(self):
         missing = os.path.join(self.useFixture(fixtures.TempDir()).path,
                                'devlinks')
