@@ -941,6 +941,50 @@ class PostMigrationFailureTest(_LiveMigrationCloud):
                                   if d.status == 'claimed'])
 
 
+class DestinationPostMigrationDatabaseDownTest(_LiveMigrationCloud):
+
+    def test_database_down_as_the_destination_is_called_completes(self):
+        # the job completed and the source calls the destination's
+        # post-migration as the database goes down (a failover while the
+        # call waits in the destination's queue): the destination's
+        # writes, then the source's, would meet the same database
+        from nova.compute import rpcapi
+
+        self.quick_backend_wait()
+        down = threading.Event()
+        back = self.database_down(
+            'instance_get_by_uuid', 'action_event_start',
+            'instance_update_and_get_original', 'pci_device_update',
+            'migration_update', when=down)
+        real_call = rpcapi.ComputeAPI.post_live_migration_at_destination
+
+        def call(*args, **kwargs):
+            down.set()
+            return real_call(*args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.'
+            'post_live_migration_at_destination', call))
+        server = self.boot_on('compute1')
+        self.start_live_migration(server, host='compute2')
+        # back once the destination waits, or (Nova alone) once the
+        # source logged that the destination failed
+        self.assertTrue(self.wait_until(lambda: any(
+            text in self.stdlog.logger.output for text in (
+                "the destination's post-migration waits for it",
+                'Post live migration at destination compute2 failed'))))
+        back.set()
+
+        server, migration = self.wait_for_live_migration(server)
+        self.assert_landed_on_compute2(server, migration)
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+        self.assertEqual([], self.wait_for_claims_released('compute2'))
+        self.assertIn("The database and neutron answer again; the "
+                      "destination's post-migration goes on",
+                      self.stdlog.logger.output)
+
+
 class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
 
     def test_audit_keeps_the_vfs_a_guest_uses(self):
