@@ -560,6 +560,43 @@ class CampaignTest(CampaignScenario):
 
         self.assert_completed_on_compute2(server)
 
+    def test_database_stopped_as_the_destination_is_called(self):
+        """MariaDB goes down as the destination's post-migration is called.
+
+        The job completed (the guest runs on compute2 only) while the
+        source's monitor was paused; compute2 is stopped, the monitor goes
+        on, and the source's post-migration call waits in compute2's
+        queue. MariaDB is killed and compute2 continued. Nova alone fails
+        that call at its first write, and the source's post-migration then
+        meets the same database: the migration is never final and the
+        server stays ``migrating`` on compute1 in Nova's records while its
+        guest runs on compute2 with its VF. The destination must wait for
+        the database and neutron; once MariaDB is back the migration
+        completes there.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        self.stop_service('nova-compute-compute2')
+        source_log = self.log_from_now('nova-compute-compute1')
+        dest_log = self.log_from_now('nova-compute-compute2')
+
+        self.hypervisor.resume_monitor(server)
+        base.wait_for('the post-migration of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.continue_service('nova-compute-compute2')
+        base.wait_for('the post-migration of %s met the stopped database'
+                      % server, lambda: "post-migration waits" in
+                      dest_log() or ' ERROR ' in dest_log() or
+                      ' ERROR ' in source_log(), interval=0.5)
+        self.cloud.start_service('mariadb')
+
+        self.assert_completed_on_compute2(server)
+        self.assertIn("answer again; the destination's post-migration goes "
+                      'on', dest_log())
+
     def test_database_stopped_with_a_migration_queued(self):
         """MariaDB is down while one migration waits behind another.
 
