@@ -13,6 +13,7 @@
 """Every change the plugin makes to Nova, one module each."""
 
 from nova_vfio_lm.changes import api_alias_check_at_start
+from nova_vfio_lm.changes import compute_destination_post_call_retried
 from nova_vfio_lm.changes import compute_destination_post_waits_for_backends
 from nova_vfio_lm.changes import compute_failed_preparation_waits_for_backends
 from nova_vfio_lm.changes import compute_live_migration_abandoned_checks
@@ -87,6 +88,9 @@ ALL = (
     libvirt_live_migration_no_post_copy.CHANGE,
     libvirt_live_migration_progress_save.CHANGE,
     libvirt_live_migration_post_waits_for_backends.CHANGE,
+    # before the wait for the backends: its check that a call came late
+    # reads the database
+    compute_destination_post_call_retried.CHANGE,
     compute_destination_post_waits_for_backends.CHANGE,
     compute_failed_preparation_waits_for_backends.CHANGE,
     conductor_rollback_waits_for_backends.CHANGE,

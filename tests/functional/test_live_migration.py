@@ -985,6 +985,56 @@ class DestinationPostMigrationDatabaseDownTest(_LiveMigrationCloud):
                       self.stdlog.logger.output)
 
 
+class LostPostMigrationCallTest(_LiveMigrationCloud):
+    """The source's call of the destination's post-migration times out."""
+
+    def lose_the_first_call(self, delivered):
+        """The first such call times out at the source.
+
+        :param delivered: whether compute2 handled it first (its reply
+            lost) or never got it (the call lost).
+        """
+        from oslo_messaging.rpc import client
+
+        real_call = client._BaseCallContext.call
+        lost = []
+
+        def call(cctxt, ctxt, method, **kwargs):
+            if method == 'post_live_migration_at_destination' and not lost:
+                lost.append(method)
+                if delivered:
+                    real_call(cctxt, ctxt, method, **kwargs)
+                raise messaging.MessagingTimeout('no answer')
+            return real_call(cctxt, ctxt, method, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_messaging.rpc.client._BaseCallContext.call', call))
+
+    def test_a_lost_call_is_made_again(self):
+        self.lose_the_first_call(delivered=False)
+        server = self.boot_on('compute1')
+
+        server, migration = self.live_migrate(server)
+
+        self.assert_landed_on_compute2(server, migration)
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+        self.assertIn("The destination's post-migration call got no answer",
+                      self.stdlog.logger.output)
+
+    def test_a_call_handled_late_is_not_done_again(self):
+        self.lose_the_first_call(delivered=True)
+        server = self.boot_on('compute1')
+
+        server, migration = self.live_migrate(server)
+
+        self.assert_landed_on_compute2(server, migration)
+        self.assertEqual((4, 4), self.pci_counts('compute1'))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+        self.assertIn('already recorded on this host; nothing done again',
+                      self.stdlog.logger.output)
+
+
 class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
 
     def test_audit_keeps_the_vfs_a_guest_uses(self):
