@@ -276,6 +276,42 @@ class CampaignTest(CampaignScenario):
                         % refusal)
         self.assert_stayed_then_moves(server)
 
+    def test_source_killed_while_the_destination_answers_the_pre_check(
+            self):
+        """The source dies while the destination answers the pre-check.
+
+        compute2 is stopped with the conductor's pre-check call in its
+        queue; compute1 is killed, compute2 continued: its pre-check asks
+        the dead source and gets no answer. The migration must end with
+        the server on compute1 (its guest kept running there through the
+        compute's death), nothing claimed on compute2 once compute1 is
+        back; a retry moves it.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.stop_service('nova-compute-compute2')
+        asked = threading.Thread(target=self.start_live_migration_anyhow,
+                                 args=(server, 'compute2'))
+        asked.start()
+        self.addCleanup(asked.join, 300)
+        base.wait_for('the pre-check of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+        self.cloud.sup.kill('nova-compute-compute1')
+        self.addCleanup(self.start_if_stopped, 'nova-compute-compute1')
+        self.continue_service('nova-compute-compute2')
+
+        migration = self.wait_for_migration(server)
+        asked.join(300)
+        self.restart_service('nova-compute-compute1')
+
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assertEqual(('ACTIVE', 'compute1'), (
+            self.show(server)['status'], self.host_of(server)))
+        base.wait_for('the claim of %s on compute2 dropped' % server,
+                      lambda: not self.pci_rows('compute2', server),
+                      interval=1.0)
+        self.assert_stayed_then_moves(server)
+
     def test_database_stopped_while_the_destination_answers_the_pre_check(
             self):
         """MariaDB goes down as the destination answers the pre-check.
