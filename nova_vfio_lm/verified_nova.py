@@ -31,9 +31,16 @@ import os
 
 #: Nova internals whose meaning the plugin relies on without wrapping
 #: them: the compute's waiting live migrations, the PCI tracker's books,
-#: the alias schema the plugin extends.
+#: the alias schema the plugin extends, and the compute's private steps
+#: the plugin calls (a migration's status, its allocation moved back, an
+#: abort's notification, the clean-up flags, the tracker's report).
 RELIED_ON = (
     'nova.compute.manager.ComputeManager.__init__',
+    'nova.compute.manager.ComputeManager._live_migration_cleanup_flags',
+    'nova.compute.manager.ComputeManager._notify_live_migrate_abort_end',
+    'nova.compute.manager.ComputeManager._revert_allocation',
+    'nova.compute.manager.ComputeManager._set_migration_status',
+    'nova.compute.resource_tracker.ResourceTracker._update',
     'nova.pci.manager.PciDevTracker.__init__',
     'nova.pci.request._ALIAS_SCHEMA',
 )
