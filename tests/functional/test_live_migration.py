@@ -471,6 +471,33 @@ class AbandonedChecksTest(_LiveMigrationCloud):
         server, migration = self.live_migrate(server, host='compute2')
         self.assert_landed_on_compute2(server, migration)
 
+    def test_source_audit_leaves_it_when_its_guest_is_not_there(self):
+        # the server's guest no longer runs on its source (destroyed by an
+        # operator, or running where Nova does not place it): the audit
+        # must not end the migration and move allocations by the
+        # database's word; it logs an error for an operator
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+        self.stop_conductor_after_the_pre_check(server)
+        conn = self.computes['compute1'].driver._host.get_connection()
+        domain = conn.lookupByUUIDString(server['id'])
+        domain.destroy()
+        domain.undefine()
+        migration = self.age_accepted_migration(server['id'], 3601)
+
+        self.computes['compute1'].manager.update_available_resource(
+            self.ctxt)
+
+        self.assertEqual(['accepted'], [
+            m['status'] for m in self.live_migrations(server['id'])])
+        self.assertIn('Live migration %s has been accepted for more than '
+                      '3600 s, but the guest of its server does not run on '
+                      'this host: left as it is for an operator'
+                      % migration.uuid, self.stdlog.logger.output)
+        self.assertNotEqual({}, self._get_allocations_by_server_uuid(
+            migration.uuid))
+        self.assertEqual(vfs, self.device_addresses(server['id']))
+
 
 class SourceWithoutPluginTest(_LiveMigrationCloud):
 
