@@ -126,6 +126,23 @@ class CampaignScenario(base.CloudScenario):
         self.delete_migration_allocation(*[m['uuid'] for m in migrations])
         self.assert_cloud_consistent()
 
+    def kill_database(self):
+        """Kill MariaDB; started again at the latest when the test ends."""
+        self.cloud.sup.kill('mariadb')
+        self.addCleanup(self.start_if_stopped, 'mariadb')
+
+    def start_database_once(self, what, logs, texts):
+        """Start MariaDB once a service met it stopped.
+
+        :param what: the wait's description.
+        :param logs: readers of the logs of the services that may meet it.
+        :param texts: what one of those logs says then: the step waiting
+            for the database, or (before its mend) failing.
+        """
+        base.wait_for(what, lambda: any(
+            text in log() for log in logs for text in texts), interval=0.5)
+        self.cloud.start_service('mariadb')
+
     def start_live_migration_anyhow(self, server_id, host):
         """Ask for the move; the API's answer (maybe an error) is not read."""
         try:
@@ -342,15 +359,12 @@ class CampaignTest(CampaignScenario):
         migration_uuid = self.cloud.db.query(
             'nova_cell1', 'SELECT uuid FROM migrations WHERE '
             'instance_uuid = %s', [server])[0]['uuid']
-        self.cloud.sup.kill('mariadb')
-        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.kill_database()
         self.continue_service('nova-compute-compute2')
 
-        base.wait_for('the rollback of %s met the stopped database'
-                      % server, lambda: 'its rollback waits' in
-                      conductor_log() or ' ERROR ' in conductor_log(),
-                      interval=0.5)
-        self.cloud.start_service('mariadb')
+        self.start_database_once(
+            'the rollback of %s met the stopped database' % server,
+            [conductor_log], ('its rollback waits', ' ERROR '))
         asked.join(300)
 
         self.assertEqual('error', self.wait_for_migration(server)['status'])
@@ -387,15 +401,12 @@ class CampaignTest(CampaignScenario):
         base.wait_for('the preparation of %s in the queue of compute2'
                       % server, lambda: self.calls_waiting_for('compute2'),
                       interval=0.5)
-        self.cloud.sup.kill('mariadb')
-        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.kill_database()
         self.continue_service('nova-compute-compute2')
 
-        base.wait_for('the clean-up of %s met the stopped database'
-                      % server, lambda: 'its clean-up waits' in
-                      source_log() or ' ERROR ' in source_log(),
-                      interval=0.5)
-        self.cloud.start_service('mariadb')
+        self.start_database_once(
+            'the clean-up of %s met the stopped database' % server,
+            [source_log], ('its clean-up waits', ' ERROR '))
 
         migration = self.wait_for_migration(server)
         self.assertIn(migration['status'], ('error', 'failed'))
@@ -463,14 +474,11 @@ class CampaignTest(CampaignScenario):
         self.start_live_migration(server, 'compute2')
         self.wait_until_waiting_for_its_pf(server, source_log)
         self.assertEqual(1, len(self.pci_rows('compute2', server)))
-        self.cloud.sup.kill('mariadb')
-        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.kill_database()
         # the rollback waits for the database (or, without the mend, fails)
-        base.wait_for('the rollback of %s met the stopped database'
-                      % server, lambda: 'its rollback waits' in source_log()
-                      or 'could not be rolled back' in source_log(),
-                      interval=0.5)
-        self.cloud.start_service('mariadb')
+        self.start_database_once(
+            'the rollback of %s met the stopped database' % server,
+            [source_log], ('its rollback waits', 'could not be rolled back'))
 
         self.assertEqual('error', self.wait_for_migration(server)['status'])
         self.assertIn('answer again; its rollback goes on', source_log())
@@ -537,14 +545,12 @@ class CampaignTest(CampaignScenario):
         """
         server = self.migration_with_monitor_paused()
         source_log = self.log_from_now('nova-compute-compute1')
-        self.cloud.sup.kill('mariadb')
-        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.kill_database()
 
         self.hypervisor.resume_monitor(server)
-        base.wait_for('a progress save of %s failed' % server,
-                      lambda: 'Could not save the progress of live '
-                      'migration' in source_log(), interval=0.5)
-        self.cloud.start_service('mariadb')
+        self.start_database_once(
+            'a progress save of %s failed' % server, [source_log],
+            ('Could not save the progress of live migration',))
         self.complete_held_job(server)
 
         self.assert_completed_on_compute2(server)
@@ -621,15 +627,12 @@ class CampaignTest(CampaignScenario):
         server = self.migration_with_monitor_paused()
         self.complete_held_job(server)
         source_log = self.log_from_now('nova-compute-compute1')
-        self.cloud.sup.kill('mariadb')
-        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.kill_database()
 
         self.hypervisor.resume_monitor(server)
-        base.wait_for('the post-migration of %s met the stopped database'
-                      % server, lambda: 'its post-migration waits' in
-                      source_log() or ' ERROR ' in source_log(),
-                      interval=0.5)
-        self.cloud.start_service('mariadb')
+        self.start_database_once(
+            'the post-migration of %s met the stopped database' % server,
+            [source_log], ('its post-migration waits', ' ERROR '))
 
         self.assert_completed_on_compute2(server)
 
@@ -657,14 +660,11 @@ class CampaignTest(CampaignScenario):
         base.wait_for('the post-migration of %s in the queue of compute2'
                       % server, lambda: self.calls_waiting_for('compute2'),
                       interval=0.5)
-        self.cloud.sup.kill('mariadb')
-        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.kill_database()
         self.continue_service('nova-compute-compute2')
-        base.wait_for('the post-migration of %s met the stopped database'
-                      % server, lambda: "post-migration waits" in
-                      dest_log() or ' ERROR ' in dest_log() or
-                      ' ERROR ' in source_log(), interval=0.5)
-        self.cloud.start_service('mariadb')
+        self.start_database_once(
+            'the post-migration of %s met the stopped database' % server,
+            [dest_log, source_log], ('post-migration waits', ' ERROR '))
 
         self.assert_completed_on_compute2(server)
         self.assertIn("answer again; the destination's post-migration goes "
@@ -716,15 +716,12 @@ class CampaignTest(CampaignScenario):
         self.assertEqual('queued', self.wait_for_migration(
             second, ('queued',))['status'])
         source_log = self.log_from_now('nova-compute-compute1')
-        self.cloud.sup.kill('mariadb')
-        self.addCleanup(self.start_if_stopped, 'mariadb')
+        self.kill_database()
 
         self.complete_held_job(first)
-        base.wait_for('the post-migration of %s met the stopped database'
-                      % first, lambda: 'its post-migration waits' in
-                      source_log() or ' ERROR ' in source_log(),
-                      interval=0.5)
-        self.cloud.start_service('mariadb')
+        self.start_database_once(
+            'the post-migration of %s met the stopped database' % first,
+            [source_log], ('its post-migration waits', ' ERROR '))
 
         self.assertEqual('completed',
                          self.wait_for_migration(first)['status'])
