@@ -68,6 +68,10 @@ def whole_audit(log):
                               for ended in cloud_mod.AUDIT_ENDED)
 
 
+#: Nova's RPC queues (topic and per-host), by name.
+NOVA_QUEUES = ('compute', 'conductor', 'scheduler')
+
+
 class CloudScenario(testtools.TestCase):
     """A scenario on the running local cloud."""
 
@@ -589,6 +593,32 @@ class CloudScenario(testtools.TestCase):
         services = self.rest.compute('/os-services', binary='nova-compute',
                                      host=host)['services']
         return services and services[0]['state'] == 'up'
+
+    def consumed_queues(self):
+        """Names of the broker's queues that have a consumer."""
+        found = set()
+        for line in self.cloud.rabbit.ctl(
+                ['list_queues', 'name', 'consumers', '--silent']).splitlines():
+            fields = line.split()
+            if len(fields) == 2 and fields[1].isdigit() and int(fields[1]):
+                found.add(fields[0])
+        return found
+
+    def nova_queues(self):
+        """Nova's RPC queues (topic and per-host) that have a consumer."""
+        return {name for name in self.consumed_queues()
+                if name.startswith(NOVA_QUEUES)}
+
+    def wait_for_consumers(self, queues):
+        """Until each of ``queues`` has a consumer again.
+
+        Nova's queues do not outlive a broker restart: a cast sent before
+        a service declared its queue again is dropped, so a case goes on
+        once every service consumes again, as an operator would check
+        with ``rabbitmqctl list_queues``.
+        """
+        wait_for('consumers of %s again' % sorted(queues),
+                 lambda: queues <= self.consumed_queues())
 
     def stop_service(self, name):
         """SIGSTOP ``name``; SIGCONT at the latest when the test ends."""

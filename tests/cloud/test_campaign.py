@@ -143,6 +143,19 @@ class CampaignScenario(base.CloudScenario):
             text in log() for log in logs for text in texts), interval=0.5)
         self.cloud.start_service('mariadb')
 
+    def restart_rabbitmq_losing_the_calls_of(self, host):
+        """Restart RabbitMQ while calls wait in stopped ``host``'s queue.
+
+        Nova's queues do not outlive the broker: the calls are lost.
+        ``host``'s compute is continued; returns once every Nova queue
+        that had a consumer has one again.
+        """
+        queues = self.nova_queues()
+        self.cloud.rabbit.restart()
+        self.assertEqual(0, self.calls_waiting_for(host))
+        self.continue_service('nova-compute-' + host)
+        self.wait_for_consumers(queues)
+
     def start_live_migration_anyhow(self, server_id, host):
         """Ask for the move; the API's answer (maybe an error) is not read."""
         try:
@@ -329,6 +342,33 @@ class CampaignTest(CampaignScenario):
                       interval=1.0)
         self.assert_stayed_then_moves(server)
 
+    def test_rabbitmq_restarted_while_the_destination_answers_the_pre_check(
+            self):
+        """The conductor's pre-check call is lost in a RabbitMQ restart.
+
+        compute2 is stopped with the call in its queue; RabbitMQ is
+        restarted and compute2 continued. The conductor gets no answer
+        within ``rpc_response_timeout`` and ends the migration; compute2
+        never saw the call. The server must stay ACTIVE on compute1 with
+        its VF, nothing on compute2; a retry moves it.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.stop_service('nova-compute-compute2')
+        asked = threading.Thread(target=self.start_live_migration_anyhow,
+                                 args=(server, 'compute2'))
+        asked.start()
+        self.addCleanup(asked.join, 300)
+        base.wait_for('the pre-check of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+
+        self.restart_rabbitmq_losing_the_calls_of('compute2')
+        self.assertIn(self.wait_for_migration(server)['status'],
+                      ('error', 'failed'))
+        asked.join(300)
+
+        self.assert_stayed_then_moves(server)
+
     def test_database_stopped_while_the_destination_answers_the_pre_check(
             self):
         """MariaDB goes down as the destination answers the pre-check.
@@ -453,6 +493,36 @@ class CampaignTest(CampaignScenario):
 
         self.assert_stayed_then_moves(server)
 
+    def test_rabbitmq_restarted_while_the_destination_prepares(self):
+        """The source's preparation call is lost in a RabbitMQ restart.
+
+        A VF server's move waits ``queued`` behind a held one; compute2 is
+        stopped, the held job completes and the source's preparation call
+        waits in compute2's queue. RabbitMQ is restarted and compute2
+        continued: the source's call gets no answer within
+        ``rpc_response_timeout``, and it rolls back. The server must stay
+        ACTIVE on compute1 with its VF, nothing claimed on compute2; a
+        retry moves it.
+        """
+        first, server = self.queued_behind_a_held_move()
+        self.stop_service('nova-compute-compute2')
+        self.complete_held_job(first, 'compute3')
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        base.wait_for('the preparation of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+
+        self.restart_rabbitmq_losing_the_calls_of('compute2')
+        self.assertIn(self.wait_for_migration(server)['status'],
+                      ('error', 'failed'))
+        base.wait_for('the claim of %s on compute2 dropped' % server,
+                      lambda: not self.pci_rows('compute2', server),
+                      interval=1.0)
+
+        self.assert_stayed_then_moves(server)
+
     def test_database_stopped_while_a_migration_waits_for_its_pf(self):
         """MariaDB goes down while a migration waits for the PF limit.
 
@@ -551,6 +621,23 @@ class CampaignTest(CampaignScenario):
         self.start_database_once(
             'a progress save of %s failed' % server, [source_log],
             ('Could not save the progress of live migration',))
+        self.complete_held_job(server)
+
+        self.assert_completed_on_compute2(server)
+
+    def test_rabbitmq_restarted_while_the_job_runs(self):
+        """RabbitMQ is restarted while the hypervisor holds the job.
+
+        The source's monitor goes on looking at the job; its progress
+        saves through the conductor fail while the broker is away. Once
+        every service consumes again the job completes: the migration must
+        complete, the server ACTIVE on compute2 with its VF.
+        """
+        server = self.held_migration()
+        queues = self.nova_queues()
+
+        self.cloud.rabbit.restart()
+        self.wait_for_consumers(queues)
         self.complete_held_job(server)
 
         self.assert_completed_on_compute2(server)
@@ -693,9 +780,7 @@ class CampaignTest(CampaignScenario):
         base.wait_for('the post-migration of %s in the queue of compute2'
                       % server, lambda: self.calls_waiting_for('compute2'),
                       interval=0.5)
-        self.cloud.rabbit.restart()
-        self.assertEqual(0, self.calls_waiting_for('compute2'))
-        self.continue_service('nova-compute-compute2')
+        self.restart_rabbitmq_losing_the_calls_of('compute2')
 
         self.assert_completed_on_compute2(server)
         self.assertIn("post-migration call got no answer", source_log())

@@ -26,33 +26,17 @@ that had a consumer before has one again.
 from tests.cloud import base
 
 
-#: Nova's RPC queues (topic and per-host), by name.
-NOVA_QUEUES = ('compute', 'conductor', 'scheduler')
-
-
 class BrokerRestartTest(base.CloudScenario):
-
-    def consumed_queues(self):
-        """Names of the broker's queues that have a consumer."""
-        found = set()
-        for line in self.cloud.rabbit.ctl(
-                ['list_queues', 'name', 'consumers', '--silent']).splitlines():
-            fields = line.split()
-            if len(fields) == 2 and fields[1].isdigit() and int(fields[1]):
-                found.add(fields[0])
-        return found
 
     def test_next_migration_after_a_broker_restart(self):
         server = self.boot('lm.vf1', 'compute1')
-        nova_queues = {name for name in self.consumed_queues()
-                       if name.startswith(NOVA_QUEUES)}
+        nova_queues = self.nova_queues()
 
         self.cloud.rabbit.restart()
         for host in self.cloud.layout:
             base.wait_for('%s up after the broker restart' % host,
                           lambda host=host: self.compute_up(host))
-        base.wait_for('consumers of %s again' % sorted(nova_queues),
-                      lambda: nova_queues <= self.consumed_queues())
+        self.wait_for_consumers(nova_queues)
 
         self.assertEqual('completed',
                          self.live_migrate(server, 'compute2')['status'])
