@@ -886,33 +886,6 @@ class CampaignTest(CampaignScenario):
 
         self.assert_completed_on_compute2(server)
 
-    def test_source_killed_as_the_destination_is_called(self):
-        """compute1 dies while its post-migration call waits for compute2.
-
-        The guest runs on compute2 and the source freed its VF before the
-        call; compute1 is killed, compute2 continued (it handles the call:
-        the server's record moves there), then compute1 is started. The
-        server must end ACTIVE on compute2 with the VF its guest uses,
-        nothing left claimed, the migration final.
-        """
-        server = self.post_migration_call_queued()
-        self.cloud.sup.kill('nova-compute-compute1')
-        self.addCleanup(self.start_if_stopped, 'nova-compute-compute1')
-        self.continue_service('nova-compute-compute2')
-        base.wait_for('compute2 took %s over' % server,
-                      lambda: self.host_of(server) == 'compute2',
-                      interval=1.0)
-        self.restart_service('nova-compute-compute1')
-
-        migration = self.wait_for_migration(server)
-        self.assertIn(migration['status'], ('completed', 'error'))
-        self.assertEqual('ACTIVE', self.show(server)['status'])
-        self.assert_runs_on(server, 'compute2', 1)
-        self.assert_nothing_claimed('compute1')
-        if migration['status'] == 'error':
-            self.delete_migration_allocation(migration['uuid'])
-        self.assert_cloud_consistent()
-
     def test_database_stopped_with_a_migration_queued(self):
         """MariaDB is down while one migration waits behind another.
 
