@@ -160,6 +160,23 @@ class CampaignScenario(base.CloudScenario):
                       interval=0.5)
         return server
 
+    def pre_check_call_queued(self, server):
+        """The move asked for; its pre-check waits in compute2's queue.
+
+        compute2 is stopped first; the case goes on once RabbitMQ counts
+        the conductor's call there. The API's call waits for the conductor
+        (or times out), so it runs in a thread, returned.
+        """
+        self.stop_service('nova-compute-compute2')
+        asked = threading.Thread(target=self.start_live_migration_anyhow,
+                                 args=(server, 'compute2'))
+        asked.start()
+        self.addCleanup(asked.join, 300)
+        base.wait_for('the pre-check of %s in the queue of compute2'
+                      % server, lambda: self.calls_waiting_for('compute2'),
+                      interval=0.5)
+        return asked
+
     def preparation_call_queued(self):
         """A server whose preparation call waits in compute2's queue.
 
@@ -355,14 +372,7 @@ class CampaignTest(CampaignScenario):
         it.
         """
         server = self.boot('lm.vf1', 'compute1')
-        self.stop_service('nova-compute-compute2')
-        asked = threading.Thread(target=self.start_live_migration_anyhow,
-                                 args=(server, 'compute2'))
-        asked.start()
-        self.addCleanup(asked.join, 300)
-        base.wait_for('the pre-check of %s in the queue of compute2'
-                      % server, lambda: self.calls_waiting_for('compute2'),
-                      interval=0.5)
+        asked = self.pre_check_call_queued(server)
         self.cloud.sup.kill('nova-compute-compute1')
         self.addCleanup(self.start_if_stopped, 'nova-compute-compute1')
         self.continue_service('nova-compute-compute2')
@@ -395,14 +405,7 @@ class CampaignTest(CampaignScenario):
         its VF, nothing on compute2; a retry moves it.
         """
         server = self.boot('lm.vf1', 'compute1')
-        self.stop_service('nova-compute-compute2')
-        asked = threading.Thread(target=self.start_live_migration_anyhow,
-                                 args=(server, 'compute2'))
-        asked.start()
-        self.addCleanup(asked.join, 300)
-        base.wait_for('the pre-check of %s in the queue of compute2'
-                      % server, lambda: self.calls_waiting_for('compute2'),
-                      interval=0.5)
+        asked = self.pre_check_call_queued(server)
 
         self.restart_rabbitmq_losing_the_calls_of('compute2')
         self.assertIn(self.wait_for_migration(server)['status'],
@@ -429,15 +432,7 @@ class CampaignTest(CampaignScenario):
         """
         server = self.boot('lm.vf1', 'compute1')
         conductor_log = self.log_from_now('nova-conductor')
-        self.stop_service('nova-compute-compute2')
-        # the API's call waits for the conductor (or times out)
-        asked = threading.Thread(target=self.start_live_migration_anyhow,
-                                 args=(server, 'compute2'))
-        asked.start()
-        self.addCleanup(asked.join, 300)
-        base.wait_for('the pre-check of %s in the queue of compute2'
-                      % server, lambda: self.calls_waiting_for('compute2'),
-                      interval=0.5)
+        asked = self.pre_check_call_queued(server)
         migration_uuid = self.cloud.db.query(
             'nova_cell1', 'SELECT uuid FROM migrations WHERE '
             'instance_uuid = %s', [server])[0]['uuid']
@@ -473,16 +468,8 @@ class CampaignTest(CampaignScenario):
         once MariaDB is back the server is ACTIVE on compute1 with its VF,
         nothing claimed on compute2, and a retry moves it.
         """
-        first, server = self.queued_behind_a_held_move()
         source_log = self.log_from_now('nova-compute-compute1')
-        self.stop_service('nova-compute-compute2')
-        self.complete_held_job(first, 'compute3')
-        self.hypervisor.set_mode('complete')
-        self.assertEqual('completed',
-                         self.wait_for_migration(first)['status'])
-        base.wait_for('the preparation of %s in the queue of compute2'
-                      % server, lambda: self.calls_waiting_for('compute2'),
-                      interval=0.5)
+        server = self.preparation_call_queued()
         self.kill_database()
         self.continue_service('nova-compute-compute2')
 
@@ -510,15 +497,7 @@ class CampaignTest(CampaignScenario):
         compute1 with its VF, nothing claimed on compute2; a retry moves
         it.
         """
-        first, server = self.queued_behind_a_held_move()
-        self.stop_service('nova-compute-compute2')
-        self.complete_held_job(first, 'compute3')
-        self.hypervisor.set_mode('complete')
-        self.assertEqual('completed',
-                         self.wait_for_migration(first)['status'])
-        base.wait_for('the preparation of %s in the queue of compute2'
-                      % server, lambda: self.calls_waiting_for('compute2'),
-                      interval=0.5)
+        server = self.preparation_call_queued()
 
         self.cloud.sup.kill('nova-compute-compute1')
         self.restart_service('nova-compute-compute1')
@@ -546,15 +525,7 @@ class CampaignTest(CampaignScenario):
         ACTIVE on compute1 with its VF, nothing claimed on compute2; a
         retry moves it.
         """
-        first, server = self.queued_behind_a_held_move()
-        self.stop_service('nova-compute-compute2')
-        self.complete_held_job(first, 'compute3')
-        self.hypervisor.set_mode('complete')
-        self.assertEqual('completed',
-                         self.wait_for_migration(first)['status'])
-        base.wait_for('the preparation of %s in the queue of compute2'
-                      % server, lambda: self.calls_waiting_for('compute2'),
-                      interval=0.5)
+        server = self.preparation_call_queued()
 
         self.restart_rabbitmq_losing_the_calls_of('compute2')
         self.assertIn(self.wait_for_migration(server)['status'],
@@ -654,15 +625,7 @@ class CampaignTest(CampaignScenario):
                                 60)
         server = self.boot('lm.vf1', 'compute1')
         source_log = self.log_from_now('nova-compute-compute1')
-        self.stop_service('nova-compute-compute2')
-        # the API's call waits for the conductor, then times out
-        asked = threading.Thread(target=self.start_live_migration_anyhow,
-                                 args=(server, 'compute2'))
-        asked.start()
-        self.addCleanup(asked.join, 300)
-        base.wait_for('the pre-check of %s in the queue of compute2'
-                      % server, lambda: self.calls_waiting_for('compute2'),
-                      interval=0.5)
+        asked = self.pre_check_call_queued(server)
         self.cloud.sup.kill('nova-conductor')
         self.addCleanup(self.start_if_stopped, 'nova-conductor')
         self.continue_service('nova-compute-compute2')
