@@ -32,10 +32,12 @@ import os
 #: Nova internals whose meaning the plugin relies on without wrapping
 #: them: the compute's waiting live migrations, the PCI tracker's books,
 #: the alias schema the plugin extends, and the compute's private steps
-#: the plugin calls (a migration's status, its allocation moved back, an
-#: abort's notification, the clean-up flags, the tracker's report).
+#: the plugin calls (a migration's status, its allocation moved back or
+#: deleted, an abort's notification, the clean-up flags, the tracker's
+#: report).
 RELIED_ON = (
     'nova.compute.manager.ComputeManager.__init__',
+    'nova.compute.manager.ComputeManager._delete_allocation_after_move',
     'nova.compute.manager.ComputeManager._live_migration_cleanup_flags',
     'nova.compute.manager.ComputeManager._notify_live_migrate_abort_end',
     'nova.compute.manager.ComputeManager._revert_allocation',

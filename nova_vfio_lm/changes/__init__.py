@@ -20,6 +20,7 @@ from nova_vfio_lm.changes import compute_live_migration_abandoned_checks
 from nova_vfio_lm.changes import compute_live_migration_card_check
 from nova_vfio_lm.changes import compute_live_migration_claims_kept_at_audit
 from nova_vfio_lm.changes import compute_live_migration_claims_renewed
+from nova_vfio_lm.changes import compute_live_migration_finished_at_restart
 from nova_vfio_lm.changes import compute_live_migration_older_peers
 from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
@@ -108,6 +109,7 @@ ALL = (
     compute_live_migration_claims_kept_at_audit.CHANGE,
     compute_live_migration_claims_renewed.CHANGE,
     compute_live_migration_abandoned_checks.CHANGE,
+    compute_live_migration_finished_at_restart.CHANGE,
     # last: its checks enclose every other wrapper that frees
     pci_tracker_keeps_guest_devices.CHANGE,
 )

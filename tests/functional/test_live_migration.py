@@ -1062,6 +1062,67 @@ class LostPostMigrationCallTest(_LiveMigrationCloud):
                       self.stdlog.logger.output)
 
 
+class SourceKilledAfterTheDestinationTookOverTest(_LiveMigrationCloud):
+    """The source killed while the destination's post-migration ran.
+
+    The destination took the server over; the source never recorded the
+    migration completed nor deleted the allocation the migration holds on
+    it. Nova's records are written as such a kill leaves them (the cloud
+    scenario kills the real process); the hypervisor is the real part.
+    """
+
+    def migrate_leaving_what_a_killed_source_leaves(self):
+        server = self.boot_on('compute1')
+        source = self._get_provider_uuid_by_host('compute1')
+        resources = self._get_allocations_by_server_uuid(
+            server['id'])[source]['resources']
+        server, migration = self.live_migrate(server)
+        self.assert_landed_on_compute2(server, migration)
+        record = objects.Migration.get_by_uuid(self.ctxt, migration['uuid'])
+        record.status = 'running'
+        record.save()
+        self.placement.put('/allocations/%s' % migration['uuid'], {
+            'allocations': {source: {'resources': resources}},
+            'consumer_generation': None, 'consumer_type': 'MIGRATION',
+            'project_id': server['tenant_id'],
+            'user_id': server['user_id']}, version='1.38')
+        self.assertEqual({source}, set(
+            self._get_allocations_by_server_uuid(migration['uuid'])))
+        return server, migration
+
+    def test_the_restarted_source_completes_the_migration(self):
+        server, migration = self.migrate_leaving_what_a_killed_source_leaves()
+
+        self.restart_compute_service('compute1')
+
+        record = objects.Migration.get_by_uuid(self.ctxt, migration['uuid'])
+        self.assertEqual('completed', record.status)
+        self.assertEqual(
+            {}, self._get_allocations_by_server_uuid(migration['uuid']))
+        server = self.api.get_server(server['id'])
+        self.assertEqual(('ACTIVE', 'compute2'), (
+            server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+        self.assertIn('recorded completed, its allocation on this host '
+                      'deleted', self.stdlog.logger.output)
+
+    def test_a_guest_still_on_the_source_leaves_it_as_it_is(self):
+        server, migration = self.migrate_leaving_what_a_killed_source_leaves()
+        xml = self.computes['compute2'].driver._host.get_connection(
+        ).lookupByUUIDString(server['id']).XMLDesc(0)
+        self.computes['compute1'].driver._host.get_connection().createXML(
+            xml, 0)
+
+        self.restart_compute_service('compute1')
+
+        record = objects.Migration.get_by_uuid(self.ctxt, migration['uuid'])
+        self.assertEqual('running', record.status)
+        self.assertNotEqual(
+            {}, self._get_allocations_by_server_uuid(migration['uuid']))
+        self.assertIn('but its guest runs on this host: the migration is '
+                      'left as it is', self.stdlog.logger.output)
+
+
 class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
 
     def test_audit_keeps_the_vfs_a_guest_uses(self):
