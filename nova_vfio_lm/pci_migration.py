@@ -67,6 +67,20 @@ def has_pci_requests(instance, loaded_only=False):
     return bool(instance.pci_requests and instance.pci_requests.requests)
 
 
+def arrives_with_pci_devices(compute, instance):
+    """Whether a server a destination takes over has PCI devices here.
+
+    Decided without the database (it may be down as the destination's
+    post-migration is called): the requests when the source sent them,
+    else the devices this host claimed for the server (the tracker holds
+    them in memory).
+    """
+    if has_pci_requests(instance, loaded_only=True):
+        return True
+    tracker = compute.rt.pci_tracker
+    return tracker is not None and bool(tracker.claims.get(instance.uuid))
+
+
 def migratable_flavor_requests(instance):
     """The flavor PCI requests if all are live-migratable, else ``[]``."""
     requests = flavor_requests(instance)

@@ -83,7 +83,7 @@ def _make_call(original):
 def _make_handler(original):
     def post_live_migration_at_destination(self, context, instance, *args,
                                            **kwargs):
-        if not _has_pci_requests(instance, loaded_only=True):
+        if not pci_migration.arrives_with_pci_devices(self, instance):
             return original(self, context, instance, *args, **kwargs)
         with lockutils.lock('nova-vfio-lm-post-migration-%s' % instance.uuid):
             if _taken_over(self, context, instance):
@@ -96,14 +96,14 @@ def _make_handler(original):
     return post_live_migration_at_destination
 
 
-def _has_pci_requests(instance, loaded_only=False):
+def _has_pci_requests(instance):
     """Whether the server asks for PCI devices; False if that is unknown.
 
     The source loads the requests (its database answers: its own
     post-migration waited for it), so they travel with the call.
     """
     try:
-        return pci_migration.has_pci_requests(instance, loaded_only)
+        return pci_migration.has_pci_requests(instance)
     except Exception:
         return False
 

@@ -46,7 +46,7 @@ class ComputeDestinationPostWaitsForBackends(base.Change):
             # instance action event, in the database
             def post_live_migration_at_destination(self, context, instance,
                                                    *args, **kwargs):
-                if _moves_pci_devices(self, instance):
+                if pci_migration.arrives_with_pci_devices(self, instance):
                     backend_wait.wait(
                         context, instance,
                         'the live migration completed at the hypervisor',
@@ -56,18 +56,6 @@ class ComputeDestinationPostWaitsForBackends(base.Change):
 
         base.wrap(manager.ComputeManager,
                   'post_live_migration_at_destination', make)
-
-
-def _moves_pci_devices(compute, instance):
-    """Whether the server has PCI devices, decided without the database.
-
-    The requests when the source sent them, else the devices this host
-    claimed for the server (the tracker holds them in memory).
-    """
-    if pci_migration.has_pci_requests(instance, loaded_only=True):
-        return True
-    tracker = compute.rt.pci_tracker
-    return tracker is not None and bool(tracker.claims.get(instance.uuid))
 
 
 CHANGE = ComputeDestinationPostWaitsForBackends()
