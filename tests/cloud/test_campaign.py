@@ -359,6 +359,31 @@ class CampaignTest(CampaignScenario):
                         % refusal)
         self.assert_stayed_then_moves(server)
 
+    def test_destination_killed_while_it_answers_the_pre_check(self):
+        """The destination dies with the conductor's pre-check call queued.
+
+        compute2 is stopped with the call in its queue, then killed; the
+        conductor gets no answer within ``rpc_response_timeout`` and ends
+        the migration ``error``. compute2 is started again only then (the
+        hold point: the migration ended); the call its old process never
+        acknowledged has expired with the conductor's timeout, or comes
+        back and is refused as late. The server must stay ACTIVE on
+        compute1 with its VF, nothing claimed on compute2; a retry moves
+        it.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        asked = self.pre_check_call_queued(server)
+        self.cloud.sup.kill('nova-compute-compute2')
+        self.addCleanup(self.start_if_stopped, 'nova-compute-compute2')
+
+        migration = self.wait_for_migration(server)
+        asked.join(300)
+        self.assertEqual('error', migration['status'])
+        self.restart_service('nova-compute-compute2')
+
+        self.assertEqual([], self.pci_rows('compute2', server))
+        self.assert_stayed_then_moves(server)
+
     def test_source_killed_while_the_destination_answers_the_pre_check(
             self):
         """The source dies while the destination answers the pre-check.
@@ -508,6 +533,33 @@ class CampaignTest(CampaignScenario):
                       lambda: self.event_ended(
                           server, 'compute_pre_live_migration'),
                       interval=1.0)
+        base.wait_for('the claim of %s on compute2 dropped' % server,
+                      lambda: not self.pci_rows('compute2', server),
+                      interval=1.0)
+
+        self.assert_stayed_then_moves(server)
+
+    def test_destination_killed_while_it_prepares(self):
+        """The destination dies with the source's preparation call queued.
+
+        compute2 is stopped with the call in its queue, then killed; the
+        source gets no answer within ``rpc_response_timeout`` and rolls
+        back (its log says so: the hold point). compute2 is started
+        again: its new process handles the preparation no one waits for
+        (the call lives as long as ``long_rpc_timeout``) and the source's
+        word to drop its claim, late. The server must stay ACTIVE on
+        compute1 with its VF, nothing claimed or allocated on compute2; a
+        retry moves it.
+        """
+        server = self.preparation_call_queued()
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.cloud.sup.kill('nova-compute-compute2')
+        self.addCleanup(self.start_if_stopped, 'nova-compute-compute2')
+
+        migration = self.wait_for_migration(server)
+        self.assertIn(migration['status'], ('error', 'failed'))
+        self.assertIn('Pre live migration failed at compute2', source_log())
+        self.restart_service('nova-compute-compute2')
         base.wait_for('the claim of %s on compute2 dropped' % server,
                       lambda: not self.pci_rows('compute2', server),
                       interval=1.0)
@@ -834,6 +886,30 @@ class CampaignTest(CampaignScenario):
         self.restart_service('nova-compute-compute2')
 
         self.assert_completed_on_compute2(server)
+
+    def test_source_killed_as_the_destination_is_called(self):
+        """compute1 dies with its post-migration call in compute2's queue.
+
+        compute2 is continued and takes the server over (ACTIVE there in
+        Nova's records: the hold point); then compute1 is started again.
+        Nova's source would have recorded the migration ``completed`` and
+        deleted the allocation it holds on compute1 once the call
+        returned; without the mend both stay for good (the restarted
+        source resets only the migrations of servers recorded on it). The
+        restarted source must end them.
+        """
+        server = self.post_migration_call_queued()
+        self.cloud.sup.kill('nova-compute-compute1')
+        self.continue_service('nova-compute-compute2')
+        base.wait_for('%s taken over by compute2' % server, lambda: (
+            self.show(server)['status'], self.host_of(server)) == (
+                'ACTIVE', 'compute2'), interval=0.5)
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.restart_service('nova-compute-compute1')
+
+        self.assert_completed_on_compute2(server)
+        self.assertIn('recorded completed, its allocation on this host '
+                      'deleted', source_log())
 
     def test_conductor_killed_as_the_destination_is_called(self):
         """The conductor dies while the post-migration call waits.
