@@ -67,6 +67,18 @@ def has_pci_requests(instance, loaded_only=False):
     return bool(instance.pci_requests and instance.pci_requests.requests)
 
 
+def asks_for_pci_devices(instance):
+    """:func:`has_pci_requests`, False when the requests cannot be read.
+
+    For the error paths of RPC calls, which must not fail on a lazy-load
+    with the database down (the caller usually loaded them).
+    """
+    try:
+        return has_pci_requests(instance)
+    except Exception:
+        return False
+
+
 def arrives_with_pci_devices(compute, instance):
     """Whether a server a destination takes over has PCI devices here.
 

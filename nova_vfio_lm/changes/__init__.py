@@ -26,6 +26,7 @@ from nova_vfio_lm.changes import compute_live_migration_pci_claim
 from nova_vfio_lm.changes import compute_live_migration_pci_claim_refusal
 from nova_vfio_lm.changes import compute_live_migration_pf_limit
 from nova_vfio_lm.changes import compute_live_migration_port_claim
+from nova_vfio_lm.changes import compute_live_migration_source_check_refusal
 from nova_vfio_lm.changes import compute_options_checked_at_start
 from nova_vfio_lm.changes import compute_pci_card_info
 from nova_vfio_lm.changes import compute_pci_pools_reported_at_once
@@ -78,6 +79,7 @@ ALL = (
     live_migrate_data_peer_marks.CHANGE,
     compute_live_migration_pci_claim.CHANGE,
     compute_live_migration_pci_claim_refusal.CHANGE,
+    compute_live_migration_source_check_refusal.CHANGE,
     libvirt_live_migration_hostdev_xml.CHANGE,
     libvirt_live_migration_pci_map_at_once.CHANGE,
     compute_live_migration_older_peers.CHANGE,

@@ -60,7 +60,9 @@ class ComputeDestinationPostCallRetried(base.Change):
 def _make_call(original):
     def post_live_migration_at_destination(self, ctxt, instance, *args,
                                            **kwargs):
-        if not _has_pci_requests(instance):
+        # the source's database answers (its own post-migration waited
+        # for it): the requests load, and travel with the call
+        if not pci_migration.asks_for_pci_devices(instance):
             return original(self, ctxt, instance, *args, **kwargs)
         deadline = time.monotonic() + backend_wait.BACKEND_WAIT
         while True:
@@ -94,18 +96,6 @@ def _make_handler(original):
                 return None
             return original(self, context, instance, *args, **kwargs)
     return post_live_migration_at_destination
-
-
-def _has_pci_requests(instance):
-    """Whether the server asks for PCI devices; False if that is unknown.
-
-    The source loads the requests (its database answers: its own
-    post-migration waited for it), so they travel with the call.
-    """
-    try:
-        return pci_migration.has_pci_requests(instance)
-    except Exception:
-        return False
 
 
 def _taken_over(compute, context, instance):
