@@ -493,16 +493,18 @@ class CloudScenario(testtools.TestCase):
         self.assertEqual([], [row for row in self.pci_rows(host)
                               if row['status'] == 'claimed'])
 
-    def wait_for_audits(self):
+    def wait_for_audits(self, hosts=None):
         """Until every running compute has run a whole audit begun from now.
 
         A claim left by a move that ended is what an audit would keep: an
         audit that began after the move and saved its records, it is a
         leak, not a race. (An audit's end is what nova-compute logs after
         it saved its records, or when the audit failed.)
+
+        :param hosts: only these computes' (one stopped audits nothing).
         """
         logs = {}
-        for host in self.cloud.layout:
+        for host in hosts or self.cloud.layout:
             name = 'nova-compute-%s' % host
             if self.cloud.sup.pid(name):
                 path = self.cloud.sup.log_path(name)

@@ -232,6 +232,26 @@ class CampaignScenario(base.CloudScenario):
                 count += int(fields[1])
         return count
 
+    def vfs_held_for(self, host, server_id):
+        """Addresses of the VFs ``host`` holds for the server.
+
+        Claimed or allocated: an audit of a destination counts the VFs of
+        a migration coming in as allocated.
+        """
+        return sorted(row['address'] for row in self.pci_rows(host, server_id))
+
+    def stop_source_until_seen_down(self):
+        """SIGSTOP compute1 until Nova sees it down (the API says so).
+
+        Its RPC calls and replies then wait, its service record goes
+        stale, RabbitMQ may drop its connection; the destination's audits
+        meet a migration whose source is down.
+        """
+        self.stop_service('nova-compute-compute1')
+        base.wait_for('Nova sees compute1 down',
+                      lambda: not self.compute_up('compute1'),
+                      interval=1.0)
+
     def event_ended(self, server_id, name):
         """The newest move's action event ``name``, once it ended."""
         for event in self.action_events(server_id):
@@ -390,9 +410,9 @@ class CampaignTest(CampaignScenario):
 
         compute2 is stopped with the conductor's pre-check call in its
         queue; compute1 is killed, compute2 continued: its pre-check asks
-        the dead source and gets no answer. The migration must end with
-        the server on compute1 (its guest kept running there through the
-        compute's death; ERROR on nova 2024.1, reset as documented),
+        the dead source and gets no answer. The migration must be refused,
+        the server ACTIVE on compute1 (its guest kept running there
+        through the compute's death; nova 2024.1 alone put it into ERROR),
         nothing claimed on compute2 once compute1 is back; a retry moves
         it.
         """
@@ -406,14 +426,9 @@ class CampaignTest(CampaignScenario):
         asked.join(300)
         self.restart_service('nova-compute-compute1')
 
-        self.assertIn(migration['status'], ('error', 'failed'))
-        self.assertEqual('compute1', self.host_of(server))
-        if self.show(server)['status'] == 'ERROR':
-            # nova 2024.1: the destination's pre-check passes the source's
-            # error on as it is, and the conductor's error path puts the
-            # server into ERROR (2024.2 on: a refusal); the documented
-            # reset, its guest never left compute1
-            self.reset_state_active(server)
+        self.assertEqual('error', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute1'), (
+            self.show(server)['status'], self.host_of(server)))
         base.wait_for('the claim of %s on compute2 dropped' % server,
                       lambda: not self.pci_rows('compute2', server),
                       interval=1.0)
@@ -1069,3 +1084,154 @@ class CampaignTest(CampaignScenario):
 
         self.assert_completed_on_compute2(server)
         self.assertIn('nothing done again', dest_log())
+
+    # -- the source stopped (SIGSTOP), then continued -------------------
+
+    def test_source_stopped_while_the_destination_answers_the_pre_check(
+            self):
+        """The destination's pre-check asks a stopped source.
+
+        compute1 is stopped; the move is asked for and the destination's
+        check of the source waits in compute1's queue (RabbitMQ counts
+        it: the hold point) until it times out. The migration must be
+        refused (2024.1 too: nova 29 alone put the server into ERROR), the
+        server ACTIVE on compute1, nothing claimed on compute2; compute1,
+        continued, answers the late check to no one; a retry moves it.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.stop_service('nova-compute-compute1')
+        asked = threading.Thread(target=self.start_live_migration_anyhow,
+                                 args=(server, 'compute2'))
+        asked.start()
+        self.addCleanup(asked.join, 300)
+        base.wait_for('the source check of %s in the queue of compute1'
+                      % server, lambda: self.calls_waiting_for('compute1'),
+                      interval=0.5)
+
+        migration = self.wait_for_migration(server)
+        asked.join(300)
+        self.continue_service('nova-compute-compute1')
+
+        self.assertEqual('error', migration['status'])
+        self.assertEqual(('ACTIVE', 'compute1'), (
+            self.show(server)['status'], self.host_of(server)))
+        base.wait_for('the claim of %s on compute2 dropped' % server,
+                      lambda: not self.pci_rows('compute2', server),
+                      interval=1.0)
+        self.assert_stayed_then_moves(server)
+
+    def test_source_stopped_with_a_migration_queued(self):
+        """The source is stopped while a VF server's move waits its turn.
+
+        The move waits ``queued`` behind a held one, its VF claimed on
+        compute2; compute1 is stopped until Nova sees it down (compute2's
+        audits meanwhile), then continued and the held job completed. The
+        claim must outlive the source's absence, and both moves complete.
+        """
+        first, server = self.queued_behind_a_held_move()
+        claimed = self.vfs_held_for('compute2', server)
+        self.stop_source_until_seen_down()
+        self.wait_for_audits(['compute2'])
+        self.assertEqual(claimed, self.vfs_held_for('compute2', server))
+        self.continue_service('nova-compute-compute1')
+
+        self.complete_held_job(first, 'compute3')
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        self.assert_completed_on_compute2(server)
+
+    def test_source_stopped_while_the_job_runs(self):
+        """The source is stopped while the job is held at the hypervisor.
+
+        compute1 is stopped until Nova sees it down (compute2's audits
+        meanwhile), continued, then the job completes (the stand-in
+        hypervisor runs the job in the source's process: it cannot end
+        while the process is stopped; libvirt's would). The claim must
+        outlive the source's absence; the migration completes.
+        """
+        server = self.held_migration()
+        claimed = self.vfs_held_for('compute2', server)
+        self.stop_source_until_seen_down()
+        self.wait_for_audits(['compute2'])
+        self.assertEqual(claimed, self.vfs_held_for('compute2', server))
+        self.continue_service('nova-compute-compute1')
+
+        self.complete_held_job(server)
+        self.assert_completed_on_compute2(server)
+
+    def test_source_stopped_after_the_switch_over(self):
+        """The source is stopped once the guest runs on compute2 only.
+
+        The job completed while the source's monitor was paused; compute1
+        is stopped until Nova sees it down (compute2's audits meanwhile:
+        the guest there uses the VF Nova records as claimed for a
+        migration whose source is down), then continued and its monitor
+        resumed. The VF must stay with the guest; the migration completes.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        self.stop_source_until_seen_down()
+        self.wait_for_audits(['compute2'])
+        self.assertEqual(1, len(self.pci_rows('compute2', server)))
+        self.continue_service('nova-compute-compute1')
+        self.hypervisor.resume_monitor(server)
+
+        self.assert_completed_on_compute2(server)
+
+    def test_source_stopped_as_the_destination_is_called(self):
+        """The source is stopped while its post-migration call is handled.
+
+        compute2 is stopped with the source's call in its queue; compute1
+        is stopped, compute2 continued: it takes the server over (ACTIVE
+        there: the hold point) and answers a source that does not read.
+        compute1 stays stopped until Nova sees it down, then continues:
+        it reads the answer, or (its connection dropped meanwhile) gets
+        none and calls again, and compute2 answers without doing it
+        again. The migration completes.
+        """
+        server = self.post_migration_call_queued()
+        self.stop_service('nova-compute-compute1')
+        self.continue_service('nova-compute-compute2')
+        base.wait_for('%s taken over by compute2' % server, lambda: (
+            self.show(server)['status'], self.host_of(server)) == (
+                'ACTIVE', 'compute2'), interval=0.5)
+        base.wait_for('Nova sees compute1 down',
+                      lambda: not self.compute_up('compute1'),
+                      interval=1.0)
+        self.continue_service('nova-compute-compute1')
+
+        self.assert_completed_on_compute2(server)
+
+    def test_source_stopped_while_the_destination_prepares(self):
+        """The source is stopped while compute2 answers its preparation.
+
+        compute2 is stopped with the source's preparation call in its
+        queue; compute1 is stopped, compute2 continued: it prepares and
+        answers a source that does not read (its action event ends: the
+        hold point). compute1 stays stopped until Nova sees it down, then
+        continues: it reads the answer and the migration runs and
+        completes, or (its connection dropped meanwhile) gets none and
+        rolls back, the server ACTIVE on compute1 with its VF and
+        compute2's claim dropped, and a retry moves it.
+        """
+        server = self.preparation_call_queued()
+        self.stop_service('nova-compute-compute1')
+        self.continue_service('nova-compute-compute2')
+        base.wait_for('compute2 prepared %s' % server, lambda: (
+            self.event_ended(server, 'compute_pre_live_migration')),
+            interval=1.0)
+        base.wait_for('Nova sees compute1 down',
+                      lambda: not self.compute_up('compute1'),
+                      interval=1.0)
+        self.continue_service('nova-compute-compute1')
+
+        migration = self.wait_for_migration(server)
+        if migration['status'] == 'completed':
+            self.assert_completed_on_compute2(server)
+        else:
+            self.assertIn(migration['status'], ('error', 'failed'))
+            base.wait_for('the claim of %s on compute2 dropped' % server,
+                          lambda: not self.pci_rows('compute2', server),
+                          interval=1.0)
+            self.assert_stayed_then_moves(server)
