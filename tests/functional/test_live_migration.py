@@ -321,23 +321,11 @@ class PreCheckDatabaseDownTest(_LiveMigrationCloud):
         # the database goes down as the destination answers the pre-check:
         # the check fails, and the conductor's rollback and error path
         # then meet the same database
-        from nova.compute import rpcapi
-
         self.quick_backend_wait()
-        down = threading.Event()
-        back = self.database_down(
+        back = self.database_down_as_called(
+            'check_can_live_migrate_destination',
             'compute_node_get_all_by_host', 'instance_get_by_uuid',
-            'instance_update_and_get_original', 'migration_update',
-            when=down)
-        real_check = rpcapi.ComputeAPI.check_can_live_migrate_destination
-
-        def check(*args, **kwargs):
-            down.set()
-            return real_check(*args, **kwargs)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.compute.rpcapi.ComputeAPI.'
-            'check_can_live_migrate_destination', check))
+            'instance_update_and_get_original', 'migration_update')
         server = self.boot_on('compute1')
         vfs = self.device_addresses(server['id'])
         migration_uuid = []
@@ -975,23 +963,12 @@ class DestinationPostMigrationDatabaseDownTest(_LiveMigrationCloud):
         # post-migration as the database goes down (a failover while the
         # call waits in the destination's queue): the destination's
         # writes, then the source's, would meet the same database
-        from nova.compute import rpcapi
-
         self.quick_backend_wait()
-        down = threading.Event()
-        back = self.database_down(
+        back = self.database_down_as_called(
+            'post_live_migration_at_destination',
             'instance_get_by_uuid', 'action_event_start',
             'instance_update_and_get_original', 'pci_device_update',
-            'migration_update', when=down)
-        real_call = rpcapi.ComputeAPI.post_live_migration_at_destination
-
-        def call(*args, **kwargs):
-            down.set()
-            return real_call(*args, **kwargs)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.compute.rpcapi.ComputeAPI.'
-            'post_live_migration_at_destination', call))
+            'migration_update')
         server = self.boot_on('compute1')
         self.start_live_migration(server, host='compute2')
         # back once the destination waits, or (Nova alone) once the

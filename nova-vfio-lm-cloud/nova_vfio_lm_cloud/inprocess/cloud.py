@@ -399,6 +399,28 @@ class VfioCloudTestCase(libvirt_base.ServersTestBase):
                 'nova.db.main.api.' + name, call))
         return back
 
+    def database_down_as_called(self, rpc_method, *names):
+        """The database goes down as ``ComputeAPI.rpc_method`` is called.
+
+        As a failover while that call waits in its queue: the ``names``
+        of ``nova.db.main.api`` fail from then on (:meth:`database_down`).
+
+        :returns: the event that brings the database back.
+        """
+        from nova.compute import rpcapi
+
+        down = threading.Event()
+        back = self.database_down(*names, when=down)
+        real_call = getattr(rpcapi.ComputeAPI, rpc_method)
+
+        def call(*args, **kwargs):
+            down.set()
+            return real_call(*args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.rpcapi.ComputeAPI.' + rpc_method, call))
+        return back
+
     def quick_backend_wait(self):
         """The plugin's wait for the database and neutron polls each 0.1 s."""
         self.useFixture(fixtures.MonkeyPatch(
