@@ -80,32 +80,45 @@ def _finished_elsewhere(context, host):
 
 
 def _end_finished_migrations(compute):
+    """End each such migration; never stop the service's start for it."""
     import nova.context
 
     context = nova.context.get_admin_context()
-    for migration, instance in _finished_elsewhere(context, compute.host):
-        if compute.driver.instance_exists(instance):
-            LOG.error('Live migration %s is %s and Nova records the server '
-                      'on %s, but its guest runs on this host: the '
-                      'migration is left as it is; see "A guest runs where '
-                      'Nova does not place it" in the live-migration '
-                      'guide.', migration.uuid, migration.status,
-                      instance.host, instance=instance)
-            continue
-        LOG.warning('Live migration %s was left %s by this service '
-                    'stopping after %s took the server over: recorded '
-                    'completed, its allocation on this host deleted.',
-                    migration.uuid, migration.status, instance.host,
-                    instance=instance)
-        compute._set_migration_status(migration, 'completed')
+    try:
+        found = list(_finished_elsewhere(context, compute.host))
+    except Exception:
+        LOG.exception('Could not look for live migrations this host left '
+                      'unfinished; they are looked for at its next start.')
+        return
+    for migration, instance in found:
         try:
-            compute._delete_allocation_after_move(context, instance,
-                                                  migration)
+            _end(compute, context, migration, instance)
         except Exception:
-            LOG.exception('The allocation of live migration %s stays in '
-                          'placement; delete it with "nova-manage placement '
-                          'audit --delete".', migration.uuid,
+            LOG.exception('Could not end live migration %s; it stays %s '
+                          'until the next start of this service.',
+                          migration.uuid, migration.status,
                           instance=instance)
+
+
+def _end(compute, context, migration, instance):
+    if compute.driver.instance_exists(instance):
+        LOG.error('Live migration %s is %s and Nova records the server on '
+                  '%s, but its guest runs on this host: the migration is '
+                  'left as it is; see "A guest runs where Nova does not '
+                  'place it" in the live-migration guide.', migration.uuid,
+                  migration.status, instance.host, instance=instance)
+        return
+    LOG.warning('Live migration %s was left %s by this service stopping '
+                'after %s took the server over: recorded completed, its '
+                'allocation on this host deleted.', migration.uuid,
+                migration.status, instance.host, instance=instance)
+    compute._set_migration_status(migration, 'completed')
+    try:
+        compute._delete_allocation_after_move(context, instance, migration)
+    except Exception:
+        LOG.exception('The allocation of live migration %s stays in '
+                      'placement; delete it with "nova-manage placement '
+                      'audit --delete".', migration.uuid, instance=instance)
 
 
 CHANGE = ComputeLiveMigrationFinishedAtRestart()

@@ -1099,6 +1099,22 @@ class SourceKilledAfterTheDestinationTookOverTest(_LiveMigrationCloud):
         self.assertIn('but its guest runs on this host: the migration is '
                       'left as it is', self.stdlog.logger.output)
 
+    def test_a_hypervisor_that_cannot_be_asked_leaves_it_as_it_is(self):
+        server, migration = self.migrate_leaving_what_a_killed_source_leaves()
+
+        def instance_exists(driver, instance):
+            raise RuntimeError('hypervisor gone')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver.instance_exists',
+            instance_exists))
+        self.restart_compute_service('compute1')
+
+        record = objects.Migration.get_by_uuid(self.ctxt, migration['uuid'])
+        self.assertEqual('running', record.status)
+        self.assertIn('Could not end live migration %s; it stays running'
+                      % migration['uuid'], self.stdlog.logger.output)
+
 
 class GuestWhereNovaDoesNotPlaceItTest(_LiveMigrationCloud):
 
