@@ -248,8 +248,16 @@ class CampaignScenario(base.CloudScenario):
         meet a migration whose source is down.
         """
         self.stop_service('nova-compute-compute1')
-        base.wait_for('Nova sees compute1 down',
-                      lambda: not self.compute_up('compute1'),
+        self.wait_until_seen_down('nova-compute', 'compute1')
+
+    def wait_until_seen_down(self, binary, host=None):
+        """Until the API lists the (stopped) service ``binary`` down."""
+        def down():
+            services = self.rest.compute('/os-services', binary=binary,
+                                         **({'host': host} if host else {})
+                                         )['services']
+            return services and all(s['state'] == 'down' for s in services)
+        base.wait_for('Nova sees %s %s down' % (binary, host or ''), down,
                       interval=1.0)
 
     def event_ended(self, server_id, name):
@@ -1196,9 +1204,7 @@ class CampaignTest(CampaignScenario):
         base.wait_for('%s taken over by compute2' % server, lambda: (
             self.show(server)['status'], self.host_of(server)) == (
                 'ACTIVE', 'compute2'), interval=0.5)
-        base.wait_for('Nova sees compute1 down',
-                      lambda: not self.compute_up('compute1'),
-                      interval=1.0)
+        self.wait_until_seen_down('nova-compute', 'compute1')
         self.continue_service('nova-compute-compute1')
 
         self.assert_completed_on_compute2(server)
@@ -1221,9 +1227,7 @@ class CampaignTest(CampaignScenario):
         base.wait_for('compute2 prepared %s' % server, lambda: (
             self.event_ended(server, 'compute_pre_live_migration')),
             interval=1.0)
-        base.wait_for('Nova sees compute1 down',
-                      lambda: not self.compute_up('compute1'),
-                      interval=1.0)
+        self.wait_until_seen_down('nova-compute', 'compute1')
         self.continue_service('nova-compute-compute1')
 
         migration = self.wait_for_migration(server)
@@ -1235,3 +1239,208 @@ class CampaignTest(CampaignScenario):
                           lambda: not self.pci_rows('compute2', server),
                           interval=1.0)
             self.assert_stayed_then_moves(server)
+
+    # -- the destination stopped (SIGSTOP) until seen down, continued ---
+
+    def test_destination_stopped_with_a_migration_queued(self):
+        """compute2 is stopped while a VF server's move to it waits.
+
+        The move waits ``queued`` behind a held one, its VF claimed on
+        compute2; compute2 is stopped until Nova sees it down (compute1's
+        audits meanwhile), continued, then the held job completes. The
+        queued move must then prepare, run and complete on compute2.
+        """
+        first, server = self.queued_behind_a_held_move()
+        claimed = self.vfs_held_for('compute2', server)
+        self.stop_service('nova-compute-compute2')
+        self.wait_until_seen_down('nova-compute', 'compute2')
+        self.wait_for_audits(['compute1'])
+        self.continue_service('nova-compute-compute2')
+        self.assertEqual(claimed, self.vfs_held_for('compute2', server))
+
+        self.complete_held_job(first, 'compute3')
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        self.assert_completed_on_compute2(server)
+
+    def test_destination_stopped_while_the_job_runs(self):
+        """compute2 is stopped while the job is held, until seen down.
+
+        Nothing calls the destination while the job runs; compute1's
+        audits meanwhile must keep the server's VF there. compute2 is
+        continued, then the job completes: the migration completes.
+        """
+        server = self.held_migration()
+        self.stop_service('nova-compute-compute2')
+        self.wait_until_seen_down('nova-compute', 'compute2')
+        self.wait_for_audits(['compute1'])
+        self.assertEqual(1, len(self.pci_rows('compute1', server)))
+        self.continue_service('nova-compute-compute2')
+
+        self.complete_held_job(server)
+        self.assert_completed_on_compute2(server)
+
+    def test_destination_stopped_after_the_switch_over(self):
+        """compute2 is stopped once the guest runs there only, until seen down.
+
+        The job completed while the source's monitor was paused; compute2
+        is stopped until Nova sees it down, then continued and the monitor
+        resumed: the source's post-migration calls a destination that runs
+        again, and the migration completes.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        self.stop_service('nova-compute-compute2')
+        self.wait_until_seen_down('nova-compute', 'compute2')
+        self.continue_service('nova-compute-compute2')
+        self.hypervisor.resume_monitor(server)
+
+        self.assert_completed_on_compute2(server)
+
+    # -- placement and RabbitMQ at the remaining steps ------------------
+
+    def test_placement_stopped_after_the_switch_over(self):
+        """Placement is down for an audit of every host after the switch-over.
+
+        The guest runs on compute2 only (the source's monitor paused); the
+        audits cannot report to placement. compute2 must keep the VF the
+        guest uses, compute1 the one Nova still records there; placement
+        is started again and the monitor resumed: the migration completes.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        self.cloud.sup.kill('placement')
+        self.addCleanup(self.start_if_stopped, 'placement')
+        self.wait_for_audits()
+        self.assertEqual(1, len(self.pci_rows('compute2', server)))
+        self.assertEqual(1, len(self.pci_rows('compute1', server)))
+        self.cloud.start_service('placement')
+        self.hypervisor.resume_monitor(server)
+
+        self.assert_completed_on_compute2(server)
+
+    def test_rabbitmq_restarted_with_a_migration_queued(self):
+        """RabbitMQ is restarted while a VF server's move waits its turn.
+
+        The queued move waits in the source's process, no call in flight;
+        once every service consumes again the held job completes and the
+        queued move must prepare, run and complete.
+        """
+        first, server = self.queued_behind_a_held_move()
+        queues = self.nova_queues()
+        self.cloud.rabbit.restart()
+        self.wait_for_consumers(queues)
+
+        self.complete_held_job(first, 'compute3')
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        self.assert_completed_on_compute2(server)
+
+    def test_rabbitmq_restarted_after_the_switch_over(self):
+        """RabbitMQ is restarted once the guest runs on compute2 only.
+
+        The source's monitor is paused; once every service consumes again
+        it resumes: the post-migration's calls go through the new broker
+        and the migration completes.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        queues = self.nova_queues()
+        self.cloud.rabbit.restart()
+        self.wait_for_consumers(queues)
+        self.hypervisor.resume_monitor(server)
+
+        self.assert_completed_on_compute2(server)
+
+    # -- the conductor stopped (SIGSTOP), then continued -----------------
+
+    def test_conductor_stopped_with_a_migration_queued(self):
+        """The conductor is stopped while a VF server's move waits its turn.
+
+        Until Nova sees it down (the computes' audits cannot save through
+        it meanwhile), then continued; the held job completes and the
+        queued move must prepare, run and complete.
+        """
+        first, server = self.queued_behind_a_held_move()
+        self.stop_service('nova-conductor')
+        self.wait_until_seen_down('nova-conductor')
+        self.continue_service('nova-conductor')
+
+        self.complete_held_job(first, 'compute3')
+        self.hypervisor.set_mode('complete')
+        self.assertEqual('completed',
+                         self.wait_for_migration(first)['status'])
+        self.assert_completed_on_compute2(server)
+
+    def test_conductor_stopped_while_the_destination_prepares(self):
+        """The destination prepares while the conductor is stopped.
+
+        compute2 is stopped with the source's preparation call in its
+        queue; the conductor is stopped, compute2 continued: its
+        preparation's reads and writes through the conductor wait. The
+        conductor is continued once Nova sees it down. The migration must
+        complete, or roll back (``error``, the server ACTIVE on compute1,
+        compute2's claim dropped) and a retry move it.
+        """
+        server = self.preparation_call_queued()
+        self.stop_service('nova-conductor')
+        self.continue_service('nova-compute-compute2')
+        self.wait_until_seen_down('nova-conductor')
+        self.continue_service('nova-conductor')
+
+        migration = self.wait_for_migration(server)
+        if migration['status'] == 'completed':
+            self.assert_completed_on_compute2(server)
+        else:
+            self.assertIn(migration['status'], ('error', 'failed'))
+            base.wait_for('the claim of %s on compute2 dropped' % server,
+                          lambda: not self.pci_rows('compute2', server),
+                          interval=1.0)
+            self.assert_stayed_then_moves(server)
+
+    def test_conductor_stopped_after_the_switch_over(self):
+        """The source's post-migration begins with the conductor stopped.
+
+        The guest runs on compute2 only (the monitor paused); the
+        conductor is stopped and the monitor resumed: the post-migration's
+        reads through the conductor get no answer within
+        ``rpc_response_timeout``; the source's wait for the backends logs
+        that it waits (the hold point), and the conductor is continued.
+        The migration must complete.
+        """
+        server = self.migration_with_monitor_paused()
+        self.complete_held_job(server)
+        source_log = self.log_from_now('nova-compute-compute1')
+        self.stop_service('nova-conductor')
+        self.hypervisor.resume_monitor(server)
+        base.wait_for('the post-migration of %s waits for the conductor'
+                      % server, lambda: any(text in source_log() for text in (
+                          'its post-migration waits', ' ERROR ')),
+                      interval=1.0)
+        self.continue_service('nova-conductor')
+
+        self.assert_completed_on_compute2(server)
+
+    def test_conductor_stopped_as_the_destination_is_called(self):
+        """The destination's post-migration runs with the conductor stopped.
+
+        compute2 is stopped with the source's call in its queue; the
+        conductor is stopped, compute2 continued: its reads through the
+        conductor get no answer within ``rpc_response_timeout``; its wait
+        for the backends logs that it waits (the hold point), and the
+        conductor is continued. The migration must complete.
+        """
+        server = self.post_migration_call_queued()
+        dest_log = self.log_from_now('nova-compute-compute2')
+        self.stop_service('nova-conductor')
+        self.continue_service('nova-compute-compute2')
+        base.wait_for('the post-migration of %s at compute2 waits for the '
+                      'conductor' % server, lambda: any(
+                          text in dest_log() for text in (
+                              'post-migration waits for it', ' ERROR ')),
+                      interval=1.0)
+        self.continue_service('nova-conductor')
+
+        self.assert_completed_on_compute2(server)
