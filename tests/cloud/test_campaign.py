@@ -232,6 +232,32 @@ class CampaignScenario(base.CloudScenario):
                 count += int(fields[1])
         return count
 
+    def wait_until_claim_dropped(self, server_id):
+        """Until compute2 holds no VF for the server (its claim dropped)."""
+        base.wait_for('the claim of %s on compute2 dropped' % server_id,
+                      lambda: not self.pci_rows('compute2', server_id),
+                      interval=1.0)
+
+    def wait_until_taken_over(self, server_id):
+        """Until Nova records the server ACTIVE on compute2."""
+        base.wait_for('%s taken over by compute2' % server_id, lambda: (
+            self.show(server_id)['status'], self.host_of(server_id)) == (
+                'ACTIVE', 'compute2'), interval=0.5)
+
+    def assert_completed_or_stayed_then_moves(self, server_id):
+        """The move completed, or rolled back whole and a retry moves it.
+
+        For the cases whose fault may or may not outlast a timeout: both
+        ends are correct, anything else is not.
+        """
+        migration = self.wait_for_migration(server_id)
+        if migration['status'] == 'completed':
+            self.assert_completed_on_compute2(server_id)
+        else:
+            self.assertIn(migration['status'], ('error', 'failed'))
+            self.wait_until_claim_dropped(server_id)
+            self.assert_stayed_then_moves(server_id)
+
     def vfs_held_for(self, host, server_id):
         """Addresses of the VFs ``host`` holds for the server.
 
@@ -341,9 +367,7 @@ class PreCheckAndPreparationTest(CampaignScenario):
                       lambda: self.event_ended(
                           server, 'compute_pre_live_migration'),
                       interval=1.0)
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
 
         self.assert_stayed_then_moves(server)
 
@@ -437,9 +461,7 @@ class CampaignTest(CampaignScenario):
         self.assertEqual('error', migration['status'])
         self.assertEqual(('ACTIVE', 'compute1'), (
             self.show(server)['status'], self.host_of(server)))
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
         self.assert_stayed_then_moves(server)
 
     def test_rabbitmq_restarted_while_the_destination_answers_the_pre_check(
@@ -528,9 +550,7 @@ class CampaignTest(CampaignScenario):
         migration = self.wait_for_migration(server)
         self.assertIn(migration['status'], ('error', 'failed'))
         self.assertIn('answer again; its clean-up goes on', source_log())
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
         self.assert_stayed_then_moves(server)
 
     def test_source_killed_while_the_destination_prepares(self):
@@ -556,9 +576,7 @@ class CampaignTest(CampaignScenario):
                       lambda: self.event_ended(
                           server, 'compute_pre_live_migration'),
                       interval=1.0)
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
 
         self.assert_stayed_then_moves(server)
 
@@ -583,9 +601,7 @@ class CampaignTest(CampaignScenario):
         self.assertIn(migration['status'], ('error', 'failed'))
         self.assertIn('Pre live migration failed at compute2', source_log())
         self.restart_service('nova-compute-compute2')
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
 
         self.assert_stayed_then_moves(server)
 
@@ -605,9 +621,7 @@ class CampaignTest(CampaignScenario):
         self.restart_rabbitmq_losing_the_calls_of('compute2')
         self.assertIn(self.wait_for_migration(server)['status'],
                       ('error', 'failed'))
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
 
         self.assert_stayed_then_moves(server)
 
@@ -670,9 +684,7 @@ class CampaignTest(CampaignScenario):
 
         self.assertEqual('error', self.wait_for_migration(server)['status'])
         self.assertIn('answer again; its rollback goes on', source_log())
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
         self.assert_runs_on(server, 'compute1', 1)
         self.complete_held_job(first)
         self.hypervisor.set_mode('complete')
@@ -924,9 +936,7 @@ class CampaignTest(CampaignScenario):
         server = self.post_migration_call_queued()
         self.cloud.sup.kill('nova-compute-compute1')
         self.continue_service('nova-compute-compute2')
-        base.wait_for('%s taken over by compute2' % server, lambda: (
-            self.show(server)['status'], self.host_of(server)) == (
-                'ACTIVE', 'compute2'), interval=0.5)
+        self.wait_until_taken_over(server)
         source_log = self.log_from_now('nova-compute-compute1')
         self.restart_service('nova-compute-compute1')
 
@@ -1123,9 +1133,7 @@ class CampaignTest(CampaignScenario):
         self.assertEqual('error', migration['status'])
         self.assertEqual(('ACTIVE', 'compute1'), (
             self.show(server)['status'], self.host_of(server)))
-        base.wait_for('the claim of %s on compute2 dropped' % server,
-                      lambda: not self.pci_rows('compute2', server),
-                      interval=1.0)
+        self.wait_until_claim_dropped(server)
         self.assert_stayed_then_moves(server)
 
     def test_source_stopped_with_a_migration_queued(self):
@@ -1201,9 +1209,7 @@ class CampaignTest(CampaignScenario):
         server = self.post_migration_call_queued()
         self.stop_service('nova-compute-compute1')
         self.continue_service('nova-compute-compute2')
-        base.wait_for('%s taken over by compute2' % server, lambda: (
-            self.show(server)['status'], self.host_of(server)) == (
-                'ACTIVE', 'compute2'), interval=0.5)
+        self.wait_until_taken_over(server)
         self.wait_until_seen_down('nova-compute', 'compute1')
         self.continue_service('nova-compute-compute1')
 
@@ -1230,15 +1236,7 @@ class CampaignTest(CampaignScenario):
         self.wait_until_seen_down('nova-compute', 'compute1')
         self.continue_service('nova-compute-compute1')
 
-        migration = self.wait_for_migration(server)
-        if migration['status'] == 'completed':
-            self.assert_completed_on_compute2(server)
-        else:
-            self.assertIn(migration['status'], ('error', 'failed'))
-            base.wait_for('the claim of %s on compute2 dropped' % server,
-                          lambda: not self.pci_rows('compute2', server),
-                          interval=1.0)
-            self.assert_stayed_then_moves(server)
+        self.assert_completed_or_stayed_then_moves(server)
 
     # -- the destination stopped (SIGSTOP) until seen down, continued ---
 
@@ -1390,15 +1388,7 @@ class CampaignTest(CampaignScenario):
         self.wait_until_seen_down('nova-conductor')
         self.continue_service('nova-conductor')
 
-        migration = self.wait_for_migration(server)
-        if migration['status'] == 'completed':
-            self.assert_completed_on_compute2(server)
-        else:
-            self.assertIn(migration['status'], ('error', 'failed'))
-            base.wait_for('the claim of %s on compute2 dropped' % server,
-                          lambda: not self.pci_rows('compute2', server),
-                          interval=1.0)
-            self.assert_stayed_then_moves(server)
+        self.assert_completed_or_stayed_then_moves(server)
 
     def test_conductor_stopped_after_the_switch_over(self):
         """The source's post-migration begins with the conductor stopped.
