@@ -216,6 +216,14 @@ class CampaignScenario(base.CloudScenario):
         except client_mod.ClientError:
             pass
 
+    def ask_live_migration(self, server_id, host, answer):
+        """Ask for the move; append ``'ok'`` or the client's error."""
+        try:
+            self.start_live_migration(server_id, host)
+            answer.append('ok')
+        except client_mod.ClientError as error:
+            answer.append(str(error))
+
     def calls_waiting_for(self, host):
         """How many calls wait for compute ``host``, by RabbitMQ's count.
 
@@ -654,6 +662,60 @@ class CampaignTest(CampaignScenario):
         self.assertEqual('completed',
                          self.wait_for_migration(first)['status'])
         self.assert_completed_on_compute2(server)
+
+    def test_conductor_stopped_as_a_migration_is_asked_for(self):
+        """The conductor is stopped before the API's call reaches it.
+
+        The ``openstack`` client asks at microversion 2.30, below 2.34:
+        nova-api calls the conductor and waits for its checks. The call
+        times out after ``rpc_response_timeout``: HTTP 500, the server
+        still ``migrating``, no migration recorded yet (Nova's own
+        behaviour). Continued, the conductor still handles the request:
+        the move must complete on compute2 as if asked late.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.stop_service('nova-conductor')
+        answer = []
+        asked = threading.Thread(target=self.ask_live_migration,
+                                 args=(server, 'compute2', answer))
+        asked.start()
+        asked.join(300)
+
+        self.assertIn('500', answer[0])
+        self.assertIn('MessagingTimeout', answer[0])
+        self.assertEqual('migrating',
+                         self.show(server)['OS-EXT-STS:task_state'])
+        self.assertEqual([], self.migrations(server))
+        self.continue_service('nova-conductor')
+        self.assert_completed_on_compute2(server)
+
+    def test_conductor_stopped_while_the_destination_answers_the_pre_check(
+            self):
+        """The conductor is stopped while compute2 runs the pre-check.
+
+        compute2 is stopped with the conductor's pre-check call in its
+        queue, the conductor stopped, compute2 continued: its pre-check
+        reads through the stopped conductor. Once compute2 logs that the
+        read timed out, the conductor is continued; its own wait for the
+        pre-check has timed out by then. The migration must be refused
+        (``error``), the server ACTIVE on compute1 with its VF, the VF
+        compute2's pre-check claimed for no one dropped; a retry moves it.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        asked = self.pre_check_call_queued(server)
+        dest_log = self.log_from_now('nova-compute-compute2')
+        self.stop_service('nova-conductor')
+        self.continue_service('nova-compute-compute2')
+        base.wait_for('the pre-check of %s met the stopped conductor'
+                      % server, lambda: 'Could not read live migration'
+                      in dest_log(), interval=1.0)
+        self.continue_service('nova-conductor')
+
+        self.assertEqual('error', self.wait_for_migration(server)['status'])
+        self.assertEqual('active', self.show(server)['OS-EXT-STS:vm_state'])
+        self.wait_until_claim_dropped(server)
+        asked.join(300)
+        self.assert_stayed_then_moves(server)
 
     def test_database_stopped_while_a_migration_waits_for_its_pf(self):
         """MariaDB goes down while a migration waits for the PF limit.
