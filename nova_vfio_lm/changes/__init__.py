@@ -35,6 +35,7 @@ from nova_vfio_lm.changes import conductor_live_migration_pci_refusal
 from nova_vfio_lm.changes import conductor_live_migration_pci_request_groups
 from nova_vfio_lm.changes import conductor_live_migration_port_scheduling
 from nova_vfio_lm.changes import conductor_live_migration_skipped_host_claims
+from nova_vfio_lm.changes import conductor_live_migration_stale_request
 from nova_vfio_lm.changes import conductor_rollback_waits_for_backends
 from nova_vfio_lm.changes import libvirt_hostdev_managed
 from nova_vfio_lm.changes import libvirt_interface_hostdev_managed
@@ -72,6 +73,7 @@ ALL = (
     libvirt_version_requirements.CHANGE,
     placement_live_migratable_trait.CHANGE,
     placement_pci_request_traits.CHANGE,
+    conductor_live_migration_stale_request.CHANGE,
     conductor_live_migration_pci_refusal.CHANGE,
     conductor_live_migration_pci_check.CHANGE,
     conductor_live_migration_pci_request_groups.CHANGE,

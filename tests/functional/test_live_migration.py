@@ -1525,3 +1525,92 @@ class LostPreCheckReplyTest(_LiveMigrationCloud):
         self.assertEqual(('completed', 'compute2'), (
             migration['status'], server['OS-EXT-SRV-ATTR:host']))
         self.assertEqual((4, 3), self.pci_counts('compute2'))
+
+
+class _StaleRequestCloud(_LiveMigrationCloud):
+    """A request that waited in a stalled conductor past the API's answer.
+
+    The conductor's cast is kept back (the conductor stopped) while the
+    server stays ``migrating``; an operator resets its state, perhaps asks
+    again; then the conductor handles the old request.
+    """
+
+    def setUp(self):
+        super().setUp()
+        from nova.conductor import rpcapi
+
+        self.real_ask = rpcapi.ComputeTaskAPI.live_migrate_instance
+        self.kept = []
+
+        def ask(api, *args, **kwargs):
+            if not self.kept:
+                self.kept.append((api, args, kwargs))
+                return None
+            return self.real_ask(api, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.conductor.rpcapi.ComputeTaskAPI.live_migrate_instance',
+            ask))
+
+    def ask_kept_back_then_reset(self, server):
+        self.start_live_migration(server, host='compute2')
+        self.assertEqual(1, len(self.kept))
+        self.assertEqual('MIGRATING', self.api.get_server(
+            server['id'])['status'])
+        self.api.post_server_action(
+            server['id'], {'os-resetState': {'state': 'active'}})
+
+    def handle_kept_request(self, server, migrations_before=0):
+        """The conductor handles the kept request, in a thread of its own.
+
+        Without the change its flow may wait in the held hypervisor, or
+        for the source's one live-migration slot a held retry has: the
+        wait ends when the request was handled or has recorded a
+        migration.
+        """
+        api, args, kwargs = self.kept[0]
+        handled = threading.Thread(target=self.real_ask,
+                                   args=(api,) + args, kwargs=kwargs)
+        handled.start()
+        self.addCleanup(handled.join, 60)
+        self.addCleanup(self.release_live_migrations)
+        self.wait_until(lambda: not handled.is_alive() or len(
+            self.live_migrations(server['id'])) > migrations_before)
+
+
+class StaleRequestTest(_StaleRequestCloud):
+
+    def test_a_request_of_a_reset_server_is_dropped(self):
+        server = self.boot_on('compute1')
+        vfs = self.device_addresses(server['id'])
+        self.ask_kept_back_then_reset(server)
+
+        self.handle_kept_request(server)
+
+        self.assertEqual([], self.live_migrations(server['id']))
+        self.assert_untouched_on_source(self.api.get_server(server['id']),
+                                        vfs, (4, 4))
+        self.assertIn("its task is None now, not migrating",
+                      self.stdlog.logger.output)
+
+
+class StaleRequestRetryTest(_StaleRequestCloud):
+
+    #: the retry is held while the old request is handled
+    HYPERVISOR_HOLDS = True
+
+    def test_a_request_superseded_by_a_retry_is_dropped(self):
+        server = self.boot_on('compute1')
+        self.ask_kept_back_then_reset(server)
+        self.start_live_migration(server, host='compute2')
+        self.wait_until_held(server)
+
+        self.handle_kept_request(server, migrations_before=1)
+        self.release_live_migrations()
+        server, migration = self.wait_for_live_migration(server)
+
+        self.assertEqual(1, len(self.live_migrations(server['id'])))
+        self.assert_landed_on_compute2(server, migration)
+        self.assertEqual((4, 3), self.pci_counts('compute2'))
+        self.assertIn('a newer live migration was asked for',
+                      self.stdlog.logger.output)
