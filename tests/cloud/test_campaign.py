@@ -224,6 +224,12 @@ class CampaignScenario(base.CloudScenario):
         except client_mod.ClientError as error:
             answer.append(str(error))
 
+    def live_migration_actions(self, server_id):
+        """The server's ``live-migration`` instance actions."""
+        return [a for a in self.rest.compute(
+            '/servers/%s/os-instance-actions' % server_id)['instanceActions']
+            if a['action'] == 'live-migration']
+
     def calls_waiting_for(self, host):
         """How many calls wait for compute ``host``, by RabbitMQ's count.
 
@@ -688,6 +694,39 @@ class CampaignTest(CampaignScenario):
         self.assertEqual([], self.migrations(server))
         self.continue_service('nova-conductor')
         self.assert_completed_on_compute2(server)
+
+    def test_conductor_stopped_as_a_migration_is_asked_for_and_again(self):
+        """The conductor is stopped; the operator resets and asks again.
+
+        As above, the API answers 500 with the server ``migrating``; the
+        operator resets the server's state and asks again (that request
+        too waits for the conductor). Nova's continued conductor would
+        run both requests side by side. The first, no longer the server's
+        current one, must be dropped: one migration, completed on
+        compute2 (*mend*).
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        conductor_log = self.log_from_now('nova-conductor')
+        self.stop_service('nova-conductor')
+        answer = []
+        asked = threading.Thread(target=self.ask_live_migration,
+                                 args=(server, 'compute2', answer))
+        asked.start()
+        asked.join(300)
+        self.assertIn('500', answer[0])
+        self.reset_state_active(server)
+        asked = threading.Thread(target=self.ask_live_migration,
+                                 args=(server, 'compute2', answer))
+        asked.start()
+        self.addCleanup(asked.join, 300)
+        base.wait_for('the second request of %s recorded' % server,
+                      lambda: len(self.live_migration_actions(server)) == 2,
+                      interval=0.5)
+        self.continue_service('nova-conductor')
+
+        self.assert_completed_on_compute2(server)
+        self.assertEqual(1, len(self.migrations(server)))
+        self.assertIn('Dropping live migration request', conductor_log())
 
     def test_conductor_stopped_while_the_destination_answers_the_pre_check(
             self):
