@@ -222,6 +222,24 @@ class CampaignScenario(base.CloudScenario):
         except client_mod.ClientError as error:
             answer.append(str(error))
 
+    def move_given_up_with_the_conductor_stopped(self):
+        """A VF server on compute1 whose move the API gave up on.
+
+        The conductor is stopped (SIGCONT when the test ends) before the
+        move to compute2 is asked for; the API's call to it times out:
+        HTTP 500, ``MessagingTimeout``. Returns the server.
+        """
+        server = self.boot('lm.vf1', 'compute1')
+        self.stop_service('nova-conductor')
+        answer = []
+        asked = threading.Thread(target=self.ask_live_migration,
+                                 args=(server, 'compute2', answer))
+        asked.start()
+        asked.join(300)
+        self.assertIn('500', answer[0])
+        self.assertIn('MessagingTimeout', answer[0])
+        return server
+
     def live_migration_actions(self, server_id):
         """The server's ``live-migration`` instance actions."""
         return [a for a in self.rest.compute(
@@ -677,16 +695,8 @@ class CampaignTest(CampaignScenario):
         behaviour). Continued, the conductor still handles the request:
         the move must complete on compute2 as if asked late.
         """
-        server = self.boot('lm.vf1', 'compute1')
-        self.stop_service('nova-conductor')
-        answer = []
-        asked = threading.Thread(target=self.ask_live_migration,
-                                 args=(server, 'compute2', answer))
-        asked.start()
-        asked.join(300)
+        server = self.move_given_up_with_the_conductor_stopped()
 
-        self.assertIn('500', answer[0])
-        self.assertIn('MessagingTimeout', answer[0])
         self.assertEqual('migrating',
                          self.show(server)['OS-EXT-STS:task_state'])
         self.assertEqual([], self.migrations(server))
@@ -703,19 +713,12 @@ class CampaignTest(CampaignScenario):
         current one, must be dropped: one migration, completed on
         compute2 (*mend*).
         """
-        server = self.boot('lm.vf1', 'compute1')
         conductor_log = self.log_from_now('nova-conductor')
-        self.stop_service('nova-conductor')
-        answer = []
-        asked = threading.Thread(target=self.ask_live_migration,
-                                 args=(server, 'compute2', answer))
-        asked.start()
-        asked.join(300)
-        self.assertIn('500', answer[0])
+        server = self.move_given_up_with_the_conductor_stopped()
         self.reset_state_active(server)
         # the stopped conductor records no compute's state reports
         asked = threading.Thread(target=self.ask_live_migration,
-                                 args=(server, 'compute2', answer, False))
+                                 args=(server, 'compute2', [], False))
         asked.start()
         self.addCleanup(asked.join, 300)
         base.wait_for('the second request of %s recorded' % server,
